@@ -1,0 +1,68 @@
+"""Per-invocation state shared by commands: the chosen database, opened once, lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from pycrm.config import Settings
+    from pycrm.db import Database
+
+
+@dataclass
+class CliContext:
+    """What the root callback resolved: ``--db`` and, once needed, the open database."""
+
+    db_arg: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _database: Database | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from pycrm.config import load_settings
+
+            self._settings = load_settings(self.db_arg)
+        return self._settings
+
+    def database(self, *, create: bool = True) -> Database:
+        """Open the database (creating or upgrading it as needed) once per command."""
+        if self._database is None:
+            from pycrm.db import open_database
+
+            self._database = open_database(self.settings.db, create=create)
+            if self._database.upgraded_from:
+                from pycrm.cli.output import note
+
+                note(
+                    f"upgraded the database schema from {self._database.upgraded_from}; "
+                    f"backup at {self._database.backup_path}"
+                )
+        return self._database
+
+
+def get_context(ctx: typer.Context) -> CliContext:
+    """The CliContext of this invocation (also when a sub-command is invoked directly in tests)."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliContext):
+        root.obj = CliContext()
+    return root.obj
+
+
+def open_tui(context: CliContext, *, database_path: str | None = None) -> None:
+    """Start the full-screen app on the context's database (imported lazily: Textual is heavy)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pycrm.tui.app") is None:
+        from pycrm.cli.output import note
+
+        database = context.database()
+        note(f"database: {database.path or database.url}")
+        note("the full-screen app is not built yet; try `pycrm --help` for the commands")
+        return
+    from pycrm.tui.app import run_app
+
+    run_app(context.database())

@@ -1,0 +1,419 @@
+"""Opening the database: engines per dialect, SQLite pragmas, sessions, schema upgrades, backups.
+
+This module imports only SQLAlchemy (not SQLModel, Alembic or the models) on the common path, so a
+quick command pays for what it uses. Alembic is imported only when a database is created or upgraded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+# The Alembic revisions this version knows, oldest first. A test checks it against migrations/.
+KNOWN_REVISIONS: tuple[str, ...] = ("0001",)
+SCHEMA_HEAD = KNOWN_REVISIONS[-1]
+BUSY_TIMEOUT_MS = 30_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseError(Exception):
+    """A problem opening or using the database, with a message a person can act on."""
+
+
+class NotPycrmDatabase(DatabaseError):
+    """The file or server database exists but was not made by pycrm."""
+
+
+class NewerSchema(DatabaseError):
+    """The database was written by a newer pycrm than this one."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """A write was attempted on a database opened read-only."""
+
+
+def is_url(db: str) -> bool:
+    """True when ``db`` is a SQLAlchemy URL rather than a file path."""
+    return "://" in db
+
+
+def resolve_url(db: str) -> str:
+    """A file path becomes a ``sqlite:///`` URL; URLs pass through."""
+    if is_url(db):
+        if db.startswith("postgresql://") or db.startswith("postgres://"):
+            return "postgresql+psycopg://" + db.split("://", 1)[1]
+        return db
+    return "sqlite:///" + str(Path(db).expanduser().resolve())
+
+
+def _create_private_file(path: Path) -> None:
+    """Create an empty file readable only by its owner (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _install_sqlite_pragmas(engine: sa.Engine, *, readonly: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN so writes can use BEGIN IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        if not readonly:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get("pycrm_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass
+class Database:
+    """An open pycrm database: the engine plus how to get read and write sessions."""
+
+    url: str
+    engine: sa.Engine
+    path: Path | None = None
+    readonly: bool = False
+    upgraded_from: str | None = None
+    backup_path: Path | None = None
+    _write_engine: sa.Engine | None = field(default=None, repr=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; rolled back at the end."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def write(
+        self, label: str, *, source: str = "cli", batch_id: str | None = None
+    ) -> Iterator[Session]:
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed at the end.
+
+        Every change a service records inside it shares one ChangeLog batch, named by
+        ``session.info["batch_id"]``, so the whole command can be undone together.
+        """
+        if self.readonly:
+            raise ReadOnlyDatabase(
+                f"{self.path or self.url} is read-only: nothing was changed "
+                "(check the file's permissions)"
+            )
+        engine = self._write_engine or self.engine
+        with Session(engine, expire_on_commit=False) as session:
+            session.info["batch_id"] = batch_id or str(uuid.uuid4())
+            session.info["batch_label"] = label
+            session.info["batch_source"] = source
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+        if self._write_engine is not None:
+            self._write_engine.dispose()
+
+    def backup(self, target: Path) -> Path:
+        """Copy the database to ``target`` consistently (SQLite online backup API), mode 0600."""
+        if self.path is None:
+            raise DatabaseError("backup works on SQLite files; use pg_dump for PostgreSQL")
+        target = Path(target).expanduser()
+        if target.is_dir():
+            target = target / default_backup_name(self.path)
+        if target.exists():
+            raise DatabaseError(f"{target} already exists; choose another name")
+        _create_private_file(target)
+        return sqlite_backup(self.path, target)
+
+
+def default_backup_name(path: Path, reason: str = "backup") -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{path.stem}.{reason}-{stamp}{path.suffix or '.db'}"
+
+
+def sqlite_backup(source: Path, target: Path) -> Path:
+    """Online-backup ``source`` into ``target`` (created 0600 if missing)."""
+    if not target.exists():
+        _create_private_file(target)
+    os.chmod(target, 0o600)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    os.chmod(target, 0o600)
+    return target
+
+
+def _sqlite_engine(path: Path, *, readonly: bool) -> sa.Engine:
+    if readonly:
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        url = f"sqlite:///{path}"
+    engine = sa.create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        pool_size=5,
+        max_overflow=10,
+    )
+    _install_sqlite_pragmas(engine, readonly=readonly)
+    return engine
+
+
+def _check_sqlite_file(path: Path) -> None:
+    if path.is_dir():
+        raise NotPycrmDatabase(f"{path} is a directory, not a pycrm database")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseError(f"cannot read {path}: {exc.strerror}") from exc
+    if header != SQLITE_HEADER:
+        raise NotPycrmDatabase(f"{path} is not a pycrm database (not an SQLite file); left untouched")
+
+
+def _schema_state(conn: sa.Connection) -> tuple[str | None, bool]:
+    """(alembic revision or None, whether any user tables exist)."""
+    inspector = sa.inspect(conn)
+    tables = [t for t in inspector.get_table_names() if not t.startswith("sqlite_")]
+    if "alembic_version" not in tables:
+        return None, bool(tables)
+    row = conn.execute(sa.text("SELECT version_num FROM alembic_version")).first()
+    return (row[0] if row else None), True
+
+
+def _probe_sqlite_schema(path: Path) -> None:
+    """Refuse foreign or newer SQLite files using a read-only connection (no WAL switch)."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            tables = {
+                r[0]
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+                if not r[0].startswith("sqlite_")
+            }
+            revision = None
+            if "alembic_version" in tables:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                revision = row[0] if row else None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotPycrmDatabase(f"{path} is not a pycrm database ({exc}); left untouched") from exc
+    if revision is None and tables:
+        raise NotPycrmDatabase(f"{path} is not a pycrm database (it has other tables); left untouched")
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        raise NewerSchema(
+            f"{path} was written by a newer pycrm (schema {revision}); "
+            "upgrade pycrm to open it. The file was left untouched."
+        )
+
+
+def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Database:
+    """Open (creating or upgrading when needed) the pycrm database at a path or URL.
+
+    Refuses, without modifying anything, a file that is not a pycrm database and a schema newer
+    than this version knows. An older schema is first copied to a timestamped backup beside it.
+    """
+    url = resolve_url(db)
+    path: Path | None = None
+    readonly = False
+    fresh = False
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if path.exists() and path.stat().st_size > 0:
+            _check_sqlite_file(path)
+            _probe_sqlite_schema(path)  # read-only look first: a foreign file is never modified
+            readonly = not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
+        elif path.exists():
+            fresh = True
+        else:
+            if not create:
+                raise DatabaseError(f"no database at {path} (run `pycrm init` to create one)")
+            try:
+                _create_private_file(path)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create {path}: {exc.strerror}") from exc
+            fresh = True
+        engine = _sqlite_engine(path, readonly=readonly)
+    else:
+        try:
+            engine = sa.create_engine(url, pool_pre_ping=True)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from exc
+    database = Database(url=url, engine=engine, path=path, readonly=readonly)
+    if path is not None and not readonly:
+        database._write_engine = engine.execution_options(pycrm_write=True)
+    try:
+        with engine.connect() as conn:
+            revision, has_tables = _schema_state(conn)
+    except sa.exc.DatabaseError as exc:
+        engine.dispose()
+        where = path or url
+        if path is not None and "not a database" in str(exc.orig):
+            raise NotPycrmDatabase(f"{where} is not a pycrm database; left untouched") from exc
+        raise DatabaseError(f"cannot open {where}: {exc.orig}") from exc
+    if revision is None:
+        if has_tables:
+            engine.dispose()
+            raise NotPycrmDatabase(
+                f"{path or url} is not a pycrm database (it has other tables); left untouched"
+            )
+        fresh = True
+    elif revision not in KNOWN_REVISIONS:
+        engine.dispose()
+        raise NewerSchema(
+            f"{path or url} was written by a newer pycrm (schema {revision}); "
+            "upgrade pycrm to open it. The file was left untouched."
+        )
+    if fresh:
+        if readonly:
+            raise ReadOnlyDatabase(f"{path} is empty and read-only")
+        _run_migrations(database)
+        _seed_defaults(database)
+    elif revision != SCHEMA_HEAD:
+        if not upgrade:
+            raise DatabaseError(f"{path or url} needs `pycrm db upgrade` (schema {revision})")
+        if readonly:
+            raise ReadOnlyDatabase(f"{path} needs a schema upgrade but is read-only")
+        if path is not None:
+            database.backup_path = sqlite_backup(
+                path, path.with_name(default_backup_name(path, f"pre-{SCHEMA_HEAD}"))
+            )
+        _run_migrations(database)
+        database.upgraded_from = revision
+    return database
+
+
+def current_revision(database: Database) -> str | None:
+    """The schema revision stored in the database."""
+    with database.engine.connect() as conn:
+        return _schema_state(conn)[0]
+
+
+def _alembic_config(connection: sa.Connection) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _run_migrations(database: Database) -> None:
+    """Bring the schema to head; on SQLite with foreign keys off, then checked."""
+    from alembic import command
+
+    with database.engine.connect() as conn:
+        if database.is_sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        command.upgrade(_alembic_config(conn), "head")
+        conn.commit()
+        if database.is_sqlite:
+            problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            if problems:
+                raise DatabaseError(f"schema upgrade left {len(problems)} broken references")
+
+
+def _seed_defaults(database: Database) -> None:
+    """Insert the default pipeline stages into a new database."""
+    from pycrm.services import stages
+
+    with database.write("create database", source="system") as session:
+        stages.ensure_default_stages(session)
+
+
+def integrity_problems(database: Database) -> list[str]:
+    """Run SQLite's integrity and foreign-key checks; an empty list means healthy."""
+    problems: list[str] = []
+    if not database.is_sqlite:
+        with database.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return problems
+    with database.engine.connect() as conn:
+        for (msg,) in conn.exec_driver_sql("PRAGMA integrity_check").fetchall():
+            if msg != "ok":
+                problems.append(f"integrity: {msg}")
+        for row in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
+            problems.append(f"foreign key: table {row[0]} rowid {row[1]} → {row[2]}")
+        with suppress(sa.exc.OperationalError):
+            conn.exec_driver_sql(
+                "INSERT INTO search_index(search_index, rank) VALUES('integrity-check', 0)"
+            )
+    return problems
+
+
+def table_counts(database: Database) -> dict[str, int]:
+    """Row counts per pycrm table."""
+    counts: dict[str, int] = {}
+    with database.engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        for name in sorted(inspector.get_table_names()):
+            if name.startswith("sqlite_") or name.startswith("search_index"):
+                continue
+            counts[name] = conn.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+    return counts
+
+
+def restore_backup(database_path: Path, backup: Path) -> Path:
+    """Replace ``database_path`` with a copy of ``backup``; the old file is kept beside it."""
+    _check_sqlite_file(backup)
+    probe = open_database(str(backup), create=False, upgrade=False)
+    problems = integrity_problems(probe)
+    probe.close()
+    if problems:
+        raise DatabaseError(f"{backup} fails its integrity check: {problems[0]}")
+    keep = database_path.with_name(default_backup_name(database_path, "before-restore"))
+    if database_path.exists():
+        sqlite_backup(database_path, keep)
+    tmp = database_path.with_name(database_path.name + ".restoring")
+    if tmp.exists():
+        tmp.unlink()
+    sqlite_backup(backup, tmp)
+    for suffix in ("-wal", "-shm"):
+        side = Path(str(database_path) + suffix)
+        if side.exists():
+            side.unlink()
+    os.replace(tmp, database_path)
+    return keep
+
+
+def copy_file_private(source: Path, target: Path) -> None:
+    """Copy a file and make the copy 0600."""
+    shutil.copyfile(source, target)
+    os.chmod(target, 0o600)

@@ -1,0 +1,443 @@
+"""The append-only ChangeLog: recording writes, per-record history, and reverting a batch.
+
+A *record* is an aggregate: a row plus the child rows it owns (a contact's e-mails, phones and tags;
+a deal's stage history; a meeting's attendees). Snapshots hold the whole aggregate as JSON, so
+reverting needs nothing but the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pycrm import models as m
+from pycrm.services.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class Child:
+    key: str
+    table: sa.Table
+    fk: str
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    entity: str
+    table: sa.Table
+    children: tuple[Child, ...] = ()
+
+
+def _t(model: Any) -> sa.Table:
+    return model.__table__  # type: ignore[no-any-return]
+
+
+@cache
+def aggregates() -> dict[str, Aggregate]:
+    """Every entity the ChangeLog knows, with the child rows it owns."""
+    return {
+        "tag": Aggregate("tag", _t(m.Tag)),
+        "stage": Aggregate("stage", _t(m.Stage)),
+        "company": Aggregate("company", _t(m.Company), (Child("tags", _t(m.CompanyTag), "company_id"),)),
+        "contact": Aggregate(
+            "contact",
+            _t(m.Contact),
+            (
+                Child("emails", _t(m.ContactEmail), "contact_id"),
+                Child("phones", _t(m.ContactPhone), "contact_id"),
+                Child("tags", _t(m.ContactTag), "contact_id"),
+            ),
+        ),
+        "deal": Aggregate(
+            "deal", _t(m.Deal), (Child("stage_history", _t(m.DealStageHistory), "deal_id"),)
+        ),
+        "interaction": Aggregate("interaction", _t(m.Interaction)),
+        "meeting": Aggregate(
+            "meeting", _t(m.Meeting), (Child("attendees", _t(m.MeetingAttendee), "meeting_id"),)
+        ),
+        "followup": Aggregate("followup", _t(m.FollowUp)),
+    }
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def row_to_json(table: sa.Table, row: Any) -> dict[str, Any]:
+    """A row mapping as JSON-safe values (datetimes and dates as ISO text)."""
+    return {c.name: _encode(row[c.name]) for c in table.columns}
+
+
+def _decode(column: sa.Column[Any], value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(column.type, m.UTCDateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, sa.Date):
+        return date.fromisoformat(value)
+    return value
+
+
+def json_to_row(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`row_to_json` (unknown keys ignored)."""
+    return {c.name: _decode(c, data[c.name]) for c in table.columns if c.name in data}
+
+
+def snapshot(session: Session, entity: str, record_id: int) -> dict[str, Any] | None:
+    """The whole record as JSON, or None if it does not exist."""
+    agg = aggregates()[entity]
+    session.flush()
+    row = session.execute(sa.select(agg.table).where(agg.table.c.id == record_id)).mappings().first()
+    if row is None:
+        return None
+    data = row_to_json(agg.table, row)
+    for child in agg.children:
+        rows = session.execute(
+            sa.select(child.table).where(child.table.c[child.fk] == record_id)
+        ).mappings()
+        data[child.key] = [row_to_json(child.table, r) for r in rows]
+    return data
+
+
+def _ensure_batch(session: Session) -> str:
+    batch_id: str = session.info["batch_id"]
+    if not session.info.get("batch_written"):
+        session.execute(
+            sa.insert(_t(m.ChangeBatch)).values(
+                id=batch_id,
+                at=m.utcnow(),
+                label=session.info.get("batch_label", "")[:500],
+                source=session.info.get("batch_source", "cli"),
+                reverts=session.info.get("batch_reverts"),
+            )
+        )
+        session.info["batch_written"] = True
+    return batch_id
+
+
+def log_change(
+    session: Session,
+    entity: str,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Append one change to the current batch (the session must come from ``Database.write``)."""
+    if "batch_id" not in session.info:
+        raise RuntimeError("writes must happen inside Database.write(label)")
+    record = after or before
+    assert record is not None
+    batch_id = _ensure_batch(session)
+    session.execute(
+        sa.insert(_t(m.ChangeLog)).values(
+            at=m.utcnow(),
+            batch_id=batch_id,
+            entity=entity,
+            record_uuid=record["uuid"],
+            record_id=record.get("id"),
+            action=action,
+            before=before,
+            after=after,
+        )
+    )
+
+
+def log_many(session: Session, entries: Iterable[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]]) -> int:
+    """Append many changes at once (bulk imports): ``(entity, action, before, after)`` tuples."""
+    batch_id = _ensure_batch(session)
+    now = m.utcnow()
+    rows = [
+        {
+            "at": now,
+            "batch_id": batch_id,
+            "entity": entity,
+            "record_uuid": (after or before or {})["uuid"],
+            "record_id": (after or before or {}).get("id"),
+            "action": action,
+            "before": before,
+            "after": after,
+        }
+        for entity, action, before, after in entries
+    ]
+    if rows:
+        session.execute(sa.insert(_t(m.ChangeLog)), rows)
+    return len(rows)
+
+
+class Tracker:
+    """Snapshot a record before a change and log the change after it (``with Tracker(...)``)."""
+
+    def __init__(self, session: Session, entity: str, record_id: int) -> None:
+        self.session = session
+        self.entity = entity
+        self.record_id = record_id
+        self.before: dict[str, Any] | None = None
+
+    def __enter__(self) -> Tracker:
+        self.before = snapshot(self.session, self.entity, self.record_id)
+        if self.before is None:
+            raise NotFound(self.entity, self.record_id)
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is not None:
+            return
+        after = snapshot(self.session, self.entity, self.record_id)
+        if after == self.before:
+            return
+        log_change(self.session, self.entity, "update" if after else "delete", self.before, after)
+
+
+def log_created(session: Session, entity: str, record_id: int) -> dict[str, Any]:
+    """Log the creation of a record that was just inserted; returns its snapshot."""
+    after = snapshot(session, entity, record_id)
+    assert after is not None
+    log_change(session, entity, "create", None, after)
+    return after
+
+
+def delete_record(session: Session, entity: str, record_id: int) -> dict[str, Any]:
+    """Delete one record and its owned children, logging the whole snapshot."""
+    agg = aggregates()[entity]
+    before = snapshot(session, entity, record_id)
+    if before is None:
+        raise NotFound(entity, record_id)
+    for child in agg.children:
+        session.execute(sa.delete(child.table).where(child.table.c[child.fk] == record_id))
+    session.execute(sa.delete(agg.table).where(agg.table.c.id == record_id))
+    log_change(session, entity, "delete", before, None)
+    return before
+
+
+def _restore(session: Session, entity: str, data: dict[str, Any]) -> None:
+    """Make the record look exactly like ``data`` (insert or overwrite, children included)."""
+    agg = aggregates()[entity]
+    record_id = data["id"]
+    exists = session.execute(
+        sa.select(agg.table.c.id).where(agg.table.c.id == record_id)
+    ).first()
+    values = json_to_row(agg.table, data)
+    if exists:
+        session.execute(sa.update(agg.table).where(agg.table.c.id == record_id).values(values))
+    else:
+        session.execute(sa.insert(agg.table).values(values))
+    for child in agg.children:
+        session.execute(sa.delete(child.table).where(child.table.c[child.fk] == record_id))
+        rows = [json_to_row(child.table, r) for r in data.get(child.key, [])]
+        if rows:
+            session.execute(sa.insert(child.table), rows)
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """One batch of changes as listed by ``pycrm undo --list``."""
+
+    id: str
+    at: datetime
+    label: str
+    source: str
+    changes: int
+    reverted_at: datetime | None
+    reverts: str | None
+
+
+def list_batches(session: Session, limit: int = 20, *, include_reverted: bool = True) -> list[BatchInfo]:
+    """Most recent batches first, with how many records each changed."""
+    b, c = _t(m.ChangeBatch), _t(m.ChangeLog)
+    count = sa.select(sa.func.count()).where(c.c.batch_id == b.c.id).scalar_subquery()
+    query = sa.select(b, count.label("changes")).order_by(b.c.at.desc(), b.c.id.desc()).limit(limit)
+    if not include_reverted:
+        query = query.where(b.c.reverted_at.is_(None))
+    out = []
+    for row in session.execute(query).mappings():
+        out.append(
+            BatchInfo(
+                id=row["id"],
+                at=row["at"],
+                label=row["label"],
+                source=row["source"],
+                changes=row["changes"],
+                reverted_at=row["reverted_at"],
+                reverts=row["reverts"],
+            )
+        )
+    return out
+
+
+def get_batch(session: Session, batch_ref: str) -> BatchInfo:
+    """A batch by id or unique id prefix."""
+    b = _t(m.ChangeBatch)
+    rows = session.execute(sa.select(b.c.id).where(b.c.id.like(f"{_like_escape(batch_ref)}%", escape="\\")).limit(2)).all()
+    if not rows:
+        raise NotFound("batch", batch_ref)
+    if len(rows) > 1:
+        raise Conflict(f"batch {batch_ref!r} is ambiguous; give more characters")
+    for info in list_batches(session, limit=1_000_000):
+        if info.id == rows[0][0]:
+            return info
+    raise NotFound("batch", batch_ref)  # pragma: no cover
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def last_batch(session: Session, *, source: str | None = None) -> BatchInfo | None:
+    """The most recent batch that has not been reverted (and is not itself an undo)."""
+    for info in list_batches(session, limit=50, include_reverted=False):
+        if info.reverts is None and info.source != "system" and (source is None or info.source == source):
+            return info
+    return None
+
+
+def batch_conflicts(session: Session, batch_id: str) -> list[str]:
+    """Descriptions of later, still-live changes to the records this batch touched."""
+    c, b = _t(m.ChangeLog), _t(m.ChangeBatch)
+    entries = session.execute(sa.select(c).where(c.c.batch_id == batch_id)).mappings().all()
+    if not entries:
+        return []
+    last_id = max(e["id"] for e in entries)
+    uuids = {e["record_uuid"] for e in entries}
+    later = session.execute(
+        sa.select(c.c.entity, c.c.record_uuid, b.c.label, b.c.at)
+        .join(b, b.c.id == c.c.batch_id)
+        .where(c.c.id > last_id, c.c.batch_id != batch_id, b.c.reverted_at.is_(None))
+        .where(b.c.reverts.is_(None) | (b.c.reverts != batch_id))
+        .where(c.c.record_uuid.in_(uuids) if len(uuids) < 900 else sa.true())
+    ).all()
+    return [
+        f"{entity} {uuid[:8]} was changed later by '{label}' ({at:%Y-%m-%d %H:%M})"
+        for entity, uuid, label, at in later
+        if uuid in uuids
+    ]
+
+
+def revert_batch(session: Session, batch_id: str) -> int:
+    """Undo every change of one batch, newest first; the undo is itself logged as a new batch.
+
+    Raises Conflict (and changes nothing) when later batches touched the same records.
+    """
+    b, c = _t(m.ChangeBatch), _t(m.ChangeLog)
+    batch = session.execute(sa.select(b).where(b.c.id == batch_id)).mappings().first()
+    if batch is None:
+        raise NotFound("batch", batch_id)
+    if batch["reverted_at"] is not None:
+        raise Conflict(f"batch {batch_id[:8]} ('{batch['label']}') was already undone")
+    problems = batch_conflicts(session, batch_id)
+    if problems:
+        raise Conflict(
+            f"cannot undo '{batch['label']}': {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        )
+    session.info["batch_reverts"] = batch_id
+    entries = session.execute(
+        sa.select(c).where(c.c.batch_id == batch_id).order_by(c.c.id.desc())
+    ).mappings().all()
+    for entry in entries:
+        entity, before, after = entry["entity"], entry["before"], entry["after"]
+        agg = aggregates()[entity]
+        if entry["action"] == "create":
+            current = snapshot(session, entity, after["id"])
+            if current is not None:
+                delete_record(session, entity, after["id"])
+        else:
+            current = snapshot(session, entity, before["id"])
+            _restore(session, entity, before)
+            restored = snapshot(session, entity, before["id"])
+            log_change(session, agg.entity, "update" if current else "create", current, restored)
+    session.execute(sa.update(b).where(b.c.id == batch_id).values(reverted_at=m.utcnow()))
+    return len(entries)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to one record: when, what kind, and the fields that changed."""
+
+    at: datetime
+    action: str
+    batch_id: str
+    batch_label: str
+    changes: dict[str, tuple[Any, Any]]
+
+
+def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, tuple[Any, Any]]:
+    before, after = before or {}, after or {}
+    skip = {"updated_at", "created_at", "id"}
+    keys = [k for k in {**before, **after} if k not in skip]
+    return {k: (before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)}
+
+
+def history(session: Session, record_uuid: str) -> list[HistoryEntry]:
+    """Every logged change to one record, oldest first."""
+    c, b = _t(m.ChangeLog), _t(m.ChangeBatch)
+    rows = session.execute(
+        sa.select(c, b.c.label).join(b, b.c.id == c.c.batch_id)
+        .where(c.c.record_uuid == record_uuid).order_by(c.c.id)
+    ).mappings()
+    return [
+        HistoryEntry(
+            at=r["at"], action=r["action"], batch_id=r["batch_id"], batch_label=r["label"],
+            changes=_diff(r["before"], r["after"]),
+        )
+        for r in rows
+    ]
+
+
+def _full_row(table: sa.Table, values: dict[str, Any], now: datetime) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name == "id" and "id" not in values:
+            continue
+        if column.name in values:
+            row[column.name] = values[column.name]
+        elif column.name == "uuid":
+            row["uuid"] = m.new_uuid()
+        elif column.name in ("created_at", "updated_at"):
+            row[column.name] = now
+        elif column.default is not None and getattr(column.default, "is_scalar", False):
+            row[column.name] = column.default.arg  # type: ignore[attr-defined]
+        else:
+            row[column.name] = None
+    return row
+
+
+def bulk_insert(
+    session: Session,
+    entity: str,
+    rows: list[dict[str, Any]],
+    children: dict[str, list[list[dict[str, Any]]]] | None = None,
+) -> list[int]:
+    """Insert many already-validated records with Core executemany and log each creation.
+
+    ``children`` maps a child key (e.g. ``"stage_history"``) to one list of child rows per record;
+    the foreign key to the parent is filled in. Used by imports and demo data, where per-row ORM
+    work would dominate.
+    """
+    if not rows:
+        return []
+    agg = aggregates()[entity]
+    now = m.utcnow()
+    full = [_full_row(agg.table, r, now) for r in rows]
+    ids = list(
+        session.scalars(sa.insert(agg.table).returning(agg.table.c.id, sort_by_parameter_order=True), full)
+    )
+    snaps = [row_to_json(agg.table, {**r, "id": i}) for r, i in zip(full, ids, strict=True)]
+    for child in agg.children:
+        per_record = (children or {}).get(child.key) or [[] for _ in rows]
+        child_rows = []
+        for snap, rid, lst in zip(snaps, ids, per_record, strict=True):
+            filled = [_full_row(child.table, {**c, child.fk: rid}, now) for c in lst]
+            child_rows.extend(filled)
+            snap[child.key] = [row_to_json(child.table, {"id": None, **c}) for c in filled]
+        if child_rows:
+            session.execute(sa.insert(child.table), child_rows)
+    log_many(session, [(entity, "create", None, s) for s in snaps])
+    return ids

@@ -1,0 +1,556 @@
+"""Contacts: the people every relationship is about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pycrm import models as m
+from pycrm.services import companies as company_service
+from pycrm.services import tags as tag_service
+from pycrm.services.changelog import Tracker, delete_record, log_created, log_many, row_to_json
+from pycrm.services.errors import NotFound, ValidationError
+from pycrm.services.text import clean, fold
+from pycrm.services.validation import (
+    Phone,
+    check_birthday,
+    choice,
+    normalize_email,
+    normalize_phone,
+    require_text,
+)
+
+TEXT_FIELDS = (
+    "given_name", "family_name", "title", "address_street", "address_city", "address_region",
+    "address_postcode", "address_country", "notes", "source", "campaign", "language", "best_time",
+)  # fmt: skip
+OTHER_FIELDS = (
+    "preferred_channel", "do_not_contact", "cadence_days", "custom_fields", "extra", "archived",
+    "birth_year", "birth_month", "birth_day",
+)  # fmt: skip
+CONTACT_FIELDS = TEXT_FIELDS + OTHER_FIELDS
+
+UNSET: Any = object()
+
+LabeledValue = str | tuple[str, str | None]
+
+
+def _split_label(value: LabeledValue) -> tuple[str, str | None]:
+    if isinstance(value, tuple):
+        return value[0], clean(value[1])
+    return value, None
+
+
+def prepare_emails(values: Iterable[LabeledValue]) -> list[tuple[str, str | None]]:
+    """Validate and de-duplicate e-mails, keeping order and labels."""
+    out: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+    for value in values:
+        text, label = _split_label(value)
+        if not (text or "").strip():
+            continue
+        email = normalize_email(text)
+        if email.lower() not in seen:
+            seen.add(email.lower())
+            out.append((email, label))
+    return out
+
+
+def prepare_phones(values: Iterable[LabeledValue], region: str) -> list[tuple[Phone, str | None]]:
+    """Normalise phones (E.164 when valid, else raw and marked) and de-duplicate."""
+    out: list[tuple[Phone, str | None]] = []
+    seen: set[str] = set()
+    for value in values:
+        text, label = _split_label(value)
+        if not (text or "").strip():
+            continue
+        phone = normalize_phone(text, region)
+        if phone.number not in seen:
+            seen.add(phone.number)
+            out.append((phone, label))
+    return out
+
+
+def _display_name(display_name: str | None, fields: dict[str, Any]) -> str:
+    if clean(display_name):
+        return require_text("name", display_name)
+    parts = [clean(fields.get("given_name")), clean(fields.get("family_name"))]
+    joined = " ".join(p for p in parts if p)
+    return require_text("name", joined)
+
+
+def _apply_fields(contact: m.Contact, fields: dict[str, Any]) -> None:
+    for key, value in fields.items():
+        if key not in CONTACT_FIELDS:
+            raise ValidationError(key, "is not a contact field")
+        if key in TEXT_FIELDS:
+            value = clean(value)
+        elif key == "preferred_channel":
+            value = choice("preferred channel", value, m.Channel)
+        elif key == "cadence_days" and value is not None:
+            value = int(value)
+            if value <= 0:
+                raise ValidationError("cadence", "must be a positive number of days")
+        elif key in ("do_not_contact", "archived"):
+            value = bool(value)
+        setattr(contact, key, value)
+    check_birthday(contact.birth_year, contact.birth_month, contact.birth_day)
+
+
+def _replace_emails(session: Session, contact_id: int, emails: list[tuple[str, str | None]]) -> None:
+    table = m.ContactEmail.__table__
+    session.execute(sa.delete(table).where(table.c.contact_id == contact_id))
+    if emails:
+        session.execute(
+            sa.insert(table),
+            [
+                {"contact_id": contact_id, "email": e, "email_key": e.lower(), "label": label, "position": i}
+                for i, (e, label) in enumerate(emails)
+            ],
+        )
+
+
+def _replace_phones(session: Session, contact_id: int, phones: list[tuple[Phone, str | None]]) -> None:
+    table = m.ContactPhone.__table__
+    session.execute(sa.delete(table).where(table.c.contact_id == contact_id))
+    if phones:
+        session.execute(
+            sa.insert(table),
+            [
+                {
+                    "contact_id": contact_id, "number": p.number, "raw": p.raw,
+                    "normalized": p.normalized, "label": label, "position": i,
+                }
+                for i, (p, label) in enumerate(phones)
+            ],
+        )
+
+
+def _replace_tags(session: Session, contact_id: int, names: Iterable[str]) -> None:
+    link = m.ContactTag.__table__
+    session.execute(sa.delete(link).where(link.c.contact_id == contact_id))
+    ids = tag_service.ensure_tags(session, names)
+    if ids:
+        session.execute(sa.insert(link), [{"contact_id": contact_id, "tag_id": t} for t in ids])
+
+
+def _resolve_company(session: Session, company_id: int | None, company_name: str | None) -> int | None:
+    if company_id is not None:
+        company_service.get_company(session, company_id)
+        return company_id
+    if clean(company_name):
+        return company_service.get_or_create_company(session, company_name or "").id
+    return None
+
+
+def create_contact(
+    session: Session,
+    display_name: str | None = None,
+    *,
+    emails: Iterable[LabeledValue] = (),
+    phones: Iterable[LabeledValue] = (),
+    company_id: int | None = None,
+    company_name: str | None = None,
+    tags: Iterable[str] = (),
+    region: str = "US",
+    **fields: Any,
+) -> m.Contact:
+    """Add a person (validated, logged). ``company_name`` links or creates the company."""
+    contact = m.Contact(display_name=_display_name(display_name, fields))
+    _apply_fields(contact, fields)
+    prepared_emails = prepare_emails(emails)
+    prepared_phones = prepare_phones(phones, region)
+    contact.company_id = _resolve_company(session, company_id, company_name)
+    session.add(contact)
+    session.flush()
+    assert contact.id is not None
+    _replace_emails(session, contact.id, prepared_emails)
+    _replace_phones(session, contact.id, prepared_phones)
+    if tags:
+        _replace_tags(session, contact.id, tags)
+    log_created(session, "contact", contact.id)
+    return contact
+
+
+def get_contact(session: Session, contact_id: int) -> m.Contact:
+    """A contact by id, or NotFound."""
+    contact = session.get(m.Contact, contact_id)
+    if contact is None:
+        raise NotFound("contact", contact_id)
+    return contact
+
+
+def get_contact_by_uuid(session: Session, uuid: str) -> m.Contact | None:
+    """A contact by its stable UUID."""
+    return session.scalars(sa.select(m.Contact).where(m.Contact.uuid == uuid)).first()
+
+
+def find_by_email(session: Session, email: str) -> list[int]:
+    """Ids of contacts having this e-mail (case-insensitive)."""
+    table = m.ContactEmail.__table__
+    return list(
+        session.scalars(
+            sa.select(table.c.contact_id).where(table.c.email_key == email.strip().lower()).distinct()
+        )
+    )
+
+
+def find_by_phone(session: Session, number: str) -> list[int]:
+    """Ids of contacts having this normalised phone number."""
+    table = m.ContactPhone.__table__
+    return list(session.scalars(sa.select(table.c.contact_id).where(table.c.number == number).distinct()))
+
+
+def update_contact(
+    session: Session,
+    contact_id: int,
+    *,
+    display_name: str | None = None,
+    emails: Iterable[LabeledValue] | None = None,
+    add_emails: Iterable[LabeledValue] = (),
+    remove_emails: Iterable[str] = (),
+    phones: Iterable[LabeledValue] | None = None,
+    add_phones: Iterable[LabeledValue] = (),
+    tags: Iterable[str] | None = None,
+    add_tags: Iterable[str] = (),
+    remove_tags: Iterable[str] = (),
+    company_id: int | None = UNSET,
+    company_name: str | None = None,
+    region: str = "US",
+    **fields: Any,
+) -> m.Contact:
+    """Change a person; list arguments replace, ``add_*`` / ``remove_*`` edit. One logged update."""
+    contact = get_contact(session, contact_id)
+    with Tracker(session, "contact", contact_id):
+        if display_name is not None:
+            contact.display_name = require_text("name", display_name)
+        _apply_fields(contact, fields)
+        if emails is not None or add_emails or remove_emails:
+            base: list[LabeledValue] = (
+                list(emails) if emails is not None else list(contact_emails(session, contact_id))
+            )
+            drop = {e.strip().lower() for e in remove_emails}
+            merged = [e for e in prepare_emails([*base, *add_emails]) if e[0].lower() not in drop]
+            _replace_emails(session, contact_id, merged)
+        if phones is not None or add_phones:
+            base_phones: list[LabeledValue] = (
+                list(phones) if phones is not None else list(contact_phones(session, contact_id))
+            )
+            _replace_phones(session, contact_id, prepare_phones([*base_phones, *add_phones], region))
+        if tags is not None or add_tags or remove_tags:
+            current = [] if tags is not None else contact_tags(session, contact_id)
+            drop = {fold(t) for t in remove_tags}
+            wanted = [t for t in [*current, *(tags or []), *add_tags] if fold(t) not in drop]
+            _replace_tags(session, contact_id, wanted)
+        if company_id is not UNSET or company_name is not None:
+            contact.company_id = _resolve_company(
+                session, None if company_id is UNSET else company_id, company_name
+            )
+        contact.updated_at = m.utcnow()
+    return contact
+
+
+def delete_contact(session: Session, contact_id: int) -> None:
+    """Delete a person with their interactions and follow-ups; deals stay, unlinked (all logged)."""
+    get_contact(session, contact_id)
+    for fid in list(session.scalars(sa.select(m.FollowUp.id).where(m.FollowUp.contact_id == contact_id))):
+        delete_record(session, "followup", fid)
+    for iid in list(
+        session.scalars(sa.select(m.Interaction.id).where(m.Interaction.contact_id == contact_id))
+    ):
+        delete_record(session, "interaction", iid)
+    attendee = m.MeetingAttendee.__table__
+    for mid in list(
+        session.scalars(sa.select(attendee.c.meeting_id).where(attendee.c.contact_id == contact_id))
+    ):
+        with Tracker(session, "meeting", mid):
+            session.execute(
+                sa.delete(attendee).where(attendee.c.meeting_id == mid, attendee.c.contact_id == contact_id)
+            )
+    for did in list(session.scalars(sa.select(m.Deal.id).where(m.Deal.contact_id == contact_id))):
+        deal = session.get(m.Deal, did)
+        assert deal is not None
+        with Tracker(session, "deal", did):
+            deal.contact_id = None
+    delete_record(session, "contact", contact_id)
+
+
+def contact_emails(session: Session, contact_id: int) -> list[tuple[str, str | None]]:
+    """(e-mail, label) pairs in order."""
+    t = m.ContactEmail.__table__
+    return [
+        (e, label)
+        for e, label in session.execute(
+            sa.select(t.c.email, t.c.label).where(t.c.contact_id == contact_id).order_by(t.c.position)
+        ).tuples()
+    ]
+
+
+def contact_phones(session: Session, contact_id: int) -> list[tuple[str, str | None]]:
+    """(number, label) pairs in order; numbers are E.164 or raw text when unnormalised."""
+    t = m.ContactPhone.__table__
+    return [
+        (n, label)
+        for n, label in session.execute(
+            sa.select(t.c.number, t.c.label).where(t.c.contact_id == contact_id).order_by(t.c.position)
+        ).tuples()
+    ]
+
+
+def contact_tags(session: Session, contact_id: int) -> list[str]:
+    """The person's tag names, alphabetical."""
+    tag, link = m.Tag.__table__, m.ContactTag.__table__
+    return list(
+        session.scalars(
+            sa.select(tag.c.name).join(link, link.c.tag_id == tag.c.id)
+            .where(link.c.contact_id == contact_id).order_by(tag.c.name)
+        )
+    )
+
+
+@dataclass
+class ContactSummary:
+    """A contact with the names of what it links to, ready for display or JSON."""
+
+    contact: m.Contact
+    company_name: str | None = None
+    emails: list[tuple[str, str | None]] = field(default_factory=list)
+    phones: list[tuple[str, str | None]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    last_interaction_at: datetime | None = None
+    lifetime_value: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(session: Session, contacts: Sequence[m.Contact]) -> list[ContactSummary]:
+    """Attach company names, e-mails, phones, tags, last touch and won value, in a few queries."""
+    ids = [c.id for c in contacts if c.id is not None]
+    companies: dict[int, str] = {}
+    emails: dict[int, list[tuple[str, str | None]]] = {}
+    phones: dict[int, list[tuple[str, str | None]]] = {}
+    tags: dict[int, list[str]] = {}
+    last: dict[int, datetime] = {}
+    value: dict[int, dict[str, int]] = {}
+    company_ids = {c.company_id for c in contacts if c.company_id}
+    e_t, p_t = m.ContactEmail.__table__, m.ContactPhone.__table__
+    tag_t, link = m.Tag.__table__, m.ContactTag.__table__
+    i_t = m.Interaction.__table__
+    for start in range(0, max(len(ids), len(company_ids)), 900):
+        chunk = ids[start : start + 900]
+        cchunk = sorted(company_ids)[start : start + 900]
+        if cchunk:
+            companies.update(
+                session.execute(sa.select(m.Company.id, m.Company.name).where(m.Company.id.in_(cchunk))).tuples().all()  # type: ignore[union-attr]
+            )
+        if not chunk:
+            continue
+        for cid, email, label in session.execute(
+            sa.select(e_t.c.contact_id, e_t.c.email, e_t.c.label)
+            .where(e_t.c.contact_id.in_(chunk)).order_by(e_t.c.contact_id, e_t.c.position)
+        ).tuples():
+            emails.setdefault(cid, []).append((email, label))
+        for cid, number, label in session.execute(
+            sa.select(p_t.c.contact_id, p_t.c.number, p_t.c.label)
+            .where(p_t.c.contact_id.in_(chunk)).order_by(p_t.c.contact_id, p_t.c.position)
+        ).tuples():
+            phones.setdefault(cid, []).append((number, label))
+        for cid, name in session.execute(
+            sa.select(link.c.contact_id, tag_t.c.name).join(tag_t, tag_t.c.id == link.c.tag_id)
+            .where(link.c.contact_id.in_(chunk)).order_by(tag_t.c.name)
+        ).tuples():
+            tags.setdefault(cid, []).append(name)
+        for cid, at in session.execute(
+            sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at))
+            .where(i_t.c.contact_id.in_(chunk)).group_by(i_t.c.contact_id)
+        ).tuples():
+            last[cid] = at
+        for cid, currency, total in session.execute(
+            sa.select(m.Deal.contact_id, m.Deal.currency, sa.func.sum(m.Deal.amount))
+            .join(m.Stage, m.Stage.id == m.Deal.stage_id)
+            .where(m.Deal.contact_id.in_(chunk), m.Stage.kind == m.StageKind.WON.value)  # type: ignore[union-attr]
+            .group_by(m.Deal.contact_id, m.Deal.currency)
+        ).tuples():
+            value.setdefault(cid, {})[currency] = int(total or 0)
+    out = []
+    for c in contacts:
+        cid = c.id or 0
+        out.append(
+            ContactSummary(
+                contact=c,
+                company_name=companies.get(c.company_id) if c.company_id else None,
+                emails=emails.get(cid, []),
+                phones=phones.get(cid, []),
+                tags=tags.get(cid, []),
+                last_interaction_at=last.get(cid),
+                lifetime_value=value.get(cid, {}),
+            )
+        )
+    return out
+
+
+def list_contacts(
+    session: Session,
+    *,
+    tag: str | None = None,
+    company_id: int | None = None,
+    sort: str = "name",
+    limit: int | None = None,
+    offset: int = 0,
+    include_archived: bool = False,
+) -> list[ContactSummary]:
+    """People filtered by tag / company, sorted by ``name``, ``recent`` (last touch) or ``value``."""
+    query = sa.select(m.Contact)
+    if not include_archived:
+        query = query.where(m.Contact.archived == sa.false())
+    if tag:
+        tid = tag_service.tag_id(session, tag)
+        if tid is None:
+            return []
+        link = m.ContactTag.__table__
+        query = query.where(m.Contact.id.in_(sa.select(link.c.contact_id).where(link.c.tag_id == tid)))  # type: ignore[union-attr]
+    if company_id is not None:
+        query = query.where(m.Contact.company_id == company_id)
+    if sort == "recent":
+        i_t = m.Interaction.__table__
+        last = (
+            sa.select(sa.func.max(i_t.c.occurred_at)).where(i_t.c.contact_id == m.Contact.id)
+            .scalar_subquery()
+        )
+        query = query.order_by(last.desc().nulls_last(), m.Contact.display_name)
+    elif sort == "value":
+        won = (
+            sa.select(sa.func.coalesce(sa.func.sum(m.Deal.amount), 0))
+            .join(m.Stage, m.Stage.id == m.Deal.stage_id)
+            .where(m.Deal.contact_id == m.Contact.id, m.Stage.kind == m.StageKind.WON.value)
+            .scalar_subquery()
+        )
+        query = query.order_by(won.desc(), m.Contact.display_name)
+    elif sort == "name":
+        query = query.order_by(m.Contact.display_name, m.Contact.id)
+    else:
+        raise ValidationError("sort", f"{sort!r} is not one of: name, recent, value")
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return summarize(session, list(session.scalars(query)))
+
+
+def count_contacts(session: Session, *, include_archived: bool = False) -> int:
+    """How many people are stored."""
+    query = sa.select(sa.func.count()).select_from(m.Contact)
+    if not include_archived:
+        query = query.where(m.Contact.archived == sa.false())
+    return int(session.scalar(query) or 0)
+
+
+@dataclass
+class NewContact:
+    """One already-validated contact for :func:`bulk_create_contacts`."""
+
+    display_name: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    emails: list[tuple[str, str | None]] = field(default_factory=list)
+    phones: list[tuple[Phone, str | None]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    company_id: int | None = None
+    uuid: str | None = None
+
+
+def validate_new_contact(
+    display_name: str | None,
+    *,
+    emails: Iterable[LabeledValue] = (),
+    phones: Iterable[LabeledValue] = (),
+    tags: Iterable[str] = (),
+    region: str = "US",
+    **fields: Any,
+) -> NewContact:
+    """Validate one contact's values without touching the database (for staged imports)."""
+    probe = m.Contact(display_name="x")
+    _apply_fields(probe, fields)
+    return NewContact(
+        display_name=_display_name(display_name, fields),
+        fields={k: getattr(probe, k) for k in fields},
+        emails=prepare_emails(emails),
+        phones=prepare_phones(phones, region),
+        tags=tag_service.normalize_tags(tags),
+    )
+
+
+def bulk_create_contacts(session: Session, rows: Sequence[NewContact]) -> list[int]:
+    """Insert many validated contacts with Core executemany; each creation is logged.
+
+    This is the import path: validation happens before (``validate_new_contact``), so the write
+    transaction stays short.
+    """
+    if not rows:
+        return []
+    c_t = m.Contact.__table__
+    now = m.utcnow()
+    defaults = {c.name: None for c in c_t.columns if c.name not in ("id",)}
+    defaults.update(do_not_contact=False, archived=False)
+    contact_rows = []
+    for row in rows:
+        values = dict(defaults)
+        values.update(row.fields)
+        values.update(
+            uuid=row.uuid or m.new_uuid(),
+            created_at=now,
+            updated_at=now,
+            display_name=row.display_name,
+            company_id=row.company_id,
+        )
+        contact_rows.append(values)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        ids = list(session.scalars(sa.insert(c_t).returning(c_t.c.id, sort_by_parameter_order=True), contact_rows))
+    else:  # pragma: no cover - other dialects are not supported
+        raise NotImplementedError(dialect)
+    email_rows, phone_rows, tag_rows = [], [], []
+    all_tags = sorted({t for row in rows for t in row.tags}, key=fold)
+    tag_ids = dict(zip([fold(t) for t in all_tags], tag_service.ensure_tags(session, all_tags), strict=True))
+    for cid, row in zip(ids, rows, strict=True):
+        for pos, (email, label) in enumerate(row.emails):
+            email_rows.append({"contact_id": cid, "email": email, "email_key": email.lower(), "label": label, "position": pos})
+        for pos, (phone, label) in enumerate(row.phones):
+            phone_rows.append({"contact_id": cid, "number": phone.number, "raw": phone.raw, "normalized": phone.normalized, "label": label, "position": pos})
+        for t in row.tags:
+            tag_rows.append({"contact_id": cid, "tag_id": tag_ids[fold(t)]})
+    if email_rows:
+        session.execute(sa.insert(m.ContactEmail.__table__), email_rows)
+    if phone_rows:
+        session.execute(sa.insert(m.ContactPhone.__table__), phone_rows)
+    if tag_rows:
+        session.execute(sa.insert(m.ContactTag.__table__), tag_rows)
+    # Snapshots are built from what we inserted (same shape as changelog.snapshot) to avoid re-reads.
+    e_t, p_t, l_t = m.ContactEmail.__table__, m.ContactPhone.__table__, m.ContactTag.__table__
+    by_contact_e: dict[int, list[dict[str, Any]]] = {}
+    by_contact_p: dict[int, list[dict[str, Any]]] = {}
+    by_contact_t: dict[int, list[dict[str, Any]]] = {}
+    for r in email_rows:
+        by_contact_e.setdefault(r["contact_id"], []).append(r)
+    for r in phone_rows:
+        by_contact_p.setdefault(r["contact_id"], []).append(r)
+    for r in tag_rows:
+        by_contact_t.setdefault(r["contact_id"], []).append(r)
+    entries = []
+    for cid, values in zip(ids, contact_rows, strict=True):
+        snap = row_to_json(c_t, {**values, "id": cid})
+        snap["emails"] = [row_to_json(e_t, {"id": None, **r}) for r in by_contact_e.get(cid, [])]
+        snap["phones"] = [row_to_json(p_t, {"id": None, **r}) for r in by_contact_p.get(cid, [])]
+        snap["tags"] = [row_to_json(l_t, r) for r in by_contact_t.get(cid, [])]
+        entries.append(("contact", "create", None, snap))
+    log_many(session, entries)
+    return ids
+
+
+def merge_fields_missing(target: m.Contact, source: m.Contact) -> dict[str, Any]:
+    """Fields empty on ``target`` that ``source`` has (used by merge)."""
+    out = {}
+    for key in CONTACT_FIELDS:
+        if getattr(target, key) in (None, "", {}) and getattr(source, key) not in (None, "", {}):
+            out[key] = getattr(source, key)
+    return out

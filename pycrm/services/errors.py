@@ -1,0 +1,62 @@
+"""Domain errors every front end turns into one line and an exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    exit_code = 1
+
+
+class ValidationError(ServiceError):
+    """A field value that breaks a rule; carries the field and the reason."""
+
+    exit_code = 2
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class NotFound(ServiceError):
+    """No record matches the reference."""
+
+    exit_code = 3
+
+    def __init__(self, kind: str, ref: object) -> None:
+        super().__init__(f"no {kind} matches {ref!r}")
+        self.kind = kind
+        self.ref = ref
+
+
+@dataclass
+class Candidate:
+    """One of several records an ambiguous reference could mean."""
+
+    id: int
+    label: str
+    detail: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Ambiguous(ServiceError):
+    """A reference matches more than one record."""
+
+    exit_code = 2
+
+    def __init__(self, kind: str, ref: object, candidates: list[Candidate]) -> None:
+        super().__init__(f"{ref!r} matches {len(candidates)} {kind}s; be more specific")
+        self.kind = kind
+        self.ref = ref
+        self.candidates = candidates
+
+
+class Conflict(ServiceError):
+    """The change cannot be made safely (e.g. undo over later edits)."""
+
+    exit_code = 1

@@ -1,0 +1,122 @@
+"""Opening databases: creation, refusal of foreign or newer files, upgrades, backups."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pycrm import db as dbmod
+from pycrm.db import NewerSchema, NotPycrmDatabase, open_database
+
+
+def test_new_database_is_private_wal_with_fts(db_path: Path) -> None:
+    database = open_database(str(db_path))
+    assert oct(db_path.stat().st_mode & 0o777) == "0o600"
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 30000
+        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name='search_index'").scalar()
+    assert "remove_diacritics 2" in sql
+    assert dbmod.integrity_problems(database) == []
+
+
+def test_refuses_non_pycrm_files_untouched(tmp_path: Path) -> None:
+    text_file = tmp_path / "notes.db"
+    text_file.write_bytes(b"hello, not a database\n" * 10)
+    before = text_file.read_bytes()
+    with pytest.raises(NotPycrmDatabase):
+        open_database(str(text_file))
+    assert text_file.read_bytes() == before
+
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE stuff(x)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(NotPycrmDatabase):
+        open_database(str(other))
+    assert other.read_bytes() == before
+
+
+def test_refuses_newer_schema_untouched(db_path: Path) -> None:
+    open_database(str(db_path)).close()
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE alembic_version SET version_num='9999'")
+    conn.commit()
+    conn.close()
+    before = db_path.read_bytes()
+    with pytest.raises(NewerSchema):
+        open_database(str(db_path))
+    assert db_path.read_bytes() == before
+
+
+def test_known_revisions_match_migrations() -> None:
+    from alembic.script import ScriptDirectory
+
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(dbmod.__file__).parent / "migrations"))
+    script = ScriptDirectory.from_config(cfg)
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert tuple(revisions) == dbmod.KNOWN_REVISIONS
+    assert script.get_current_head() == dbmod.SCHEMA_HEAD
+
+
+def test_older_schema_is_backed_up_then_upgraded(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = open_database(str(db_path))
+    from pycrm.demo import count_rows, seed_demo
+
+    seed_demo(database, contacts=40)
+    counts = count_rows(database)
+    database.close()
+    # Pretend this version knows a newer head than the file: the file is "older".
+    monkeypatch.setattr(dbmod, "KNOWN_REVISIONS", ("0001", "0002"))
+    monkeypatch.setattr(dbmod, "SCHEMA_HEAD", "0002")
+    monkeypatch.setattr(dbmod, "_run_migrations", lambda d: None)
+    upgraded = open_database(str(db_path))
+    assert upgraded.upgraded_from == "0001"
+    assert upgraded.backup_path is not None and upgraded.backup_path.exists()
+    assert oct(upgraded.backup_path.stat().st_mode & 0o777) == "0o600"
+    assert count_rows(open_database(str(upgraded.backup_path))) == counts
+
+
+def test_backup_is_consistent_and_private(sqlite_db: dbmod.Database, tmp_path: Path) -> None:
+    from pycrm.demo import count_rows, seed_demo
+
+    seed_demo(sqlite_db, contacts=30)
+    target = sqlite_db.backup(tmp_path / "copy.db")
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    copy = open_database(str(target))
+    assert dbmod.integrity_problems(copy) == []
+    assert count_rows(copy) == count_rows(sqlite_db)
+
+
+def test_core_layers_do_not_import_front_end_libraries() -> None:
+    code = (
+        "import sys, pycrm.services.contacts, pycrm.services.deals, pycrm.db, pycrm.models, pycrm.demo\n"
+        "import pkgutil, importlib, pycrm.services, pycrm.reports, pycrm.io\n"
+        "for pkg in (pycrm.services, pycrm.reports, pycrm.io):\n"
+        "    for mod in pkgutil.iter_modules(pkg.__path__):\n"
+        "        importlib.import_module(pkg.__name__ + '.' + mod.name)\n"
+        "bad = [m for m in ('textual', 'typer', 'rich', 'click') if m in sys.modules]\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_env_var_selects_database(tmp_path: Path) -> None:
+    target = tmp_path / "env.db"
+    env = {**os.environ, "PYCRM_DB": str(target)}
+    out = subprocess.run(
+        [sys.executable, "-m", "pycrm", "db", "path"], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == str(target)
