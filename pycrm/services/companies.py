@@ -168,13 +168,13 @@ def summarize_companies(session: Session, companies: list[m.Company]) -> list[Co
         for cid, name in session.execute(
             sa.select(link.c.company_id, tag.c.name).join(tag, tag.c.id == link.c.tag_id)
             .where(link.c.company_id.in_(chunk)).order_by(tag.c.name)
-        ).tuples():
+        ):
             tags.setdefault(cid, []).append(name)
         people.update(
             session.execute(
                 sa.select(m.Contact.company_id, sa.func.count()).where(m.Contact.company_id.in_(chunk))  # type: ignore[union-attr]
                 .group_by(m.Contact.company_id)
-            ).tuples().all()
+            ).all()
         )
         open_deals.update(
             session.execute(
@@ -182,7 +182,7 @@ def summarize_companies(session: Session, companies: list[m.Company]) -> list[Co
                 .join(m.Stage, m.Stage.id == m.Deal.stage_id)
                 .where(m.Deal.company_id.in_(chunk), m.Stage.kind == m.StageKind.OPEN.value)  # type: ignore[union-attr]
                 .group_by(m.Deal.company_id)
-            ).tuples().all()
+            ).all()
         )
     return [
         CompanySummary(c, tags.get(c.id or 0, []), people.get(c.id or 0, 0), open_deals.get(c.id or 0, 0))

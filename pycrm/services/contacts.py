@@ -287,7 +287,7 @@ def contact_emails(session: Session, contact_id: int) -> list[tuple[str, str | N
         (e, label)
         for e, label in session.execute(
             sa.select(t.c.email, t.c.label).where(t.c.contact_id == contact_id).order_by(t.c.position)
-        ).tuples()
+        )
     ]
 
 
@@ -298,7 +298,7 @@ def contact_phones(session: Session, contact_id: int) -> list[tuple[str, str | N
         (n, label)
         for n, label in session.execute(
             sa.select(t.c.number, t.c.label).where(t.c.contact_id == contact_id).order_by(t.c.position)
-        ).tuples()
+        )
     ]
 
 
@@ -344,36 +344,36 @@ def summarize(session: Session, contacts: Sequence[m.Contact]) -> list[ContactSu
         cchunk = sorted(company_ids)[start : start + 900]
         if cchunk:
             companies.update(
-                session.execute(sa.select(m.Company.id, m.Company.name).where(m.Company.id.in_(cchunk))).tuples().all()  # type: ignore[union-attr]
+                session.execute(sa.select(m.Company.id, m.Company.name).where(m.Company.id.in_(cchunk))).all()  # type: ignore[union-attr]
             )
         if not chunk:
             continue
         for cid, email, label in session.execute(
             sa.select(e_t.c.contact_id, e_t.c.email, e_t.c.label)
             .where(e_t.c.contact_id.in_(chunk)).order_by(e_t.c.contact_id, e_t.c.position)
-        ).tuples():
+        ):
             emails.setdefault(cid, []).append((email, label))
         for cid, number, label in session.execute(
             sa.select(p_t.c.contact_id, p_t.c.number, p_t.c.label)
             .where(p_t.c.contact_id.in_(chunk)).order_by(p_t.c.contact_id, p_t.c.position)
-        ).tuples():
+        ):
             phones.setdefault(cid, []).append((number, label))
         for cid, name in session.execute(
             sa.select(link.c.contact_id, tag_t.c.name).join(tag_t, tag_t.c.id == link.c.tag_id)
             .where(link.c.contact_id.in_(chunk)).order_by(tag_t.c.name)
-        ).tuples():
+        ):
             tags.setdefault(cid, []).append(name)
         for cid, at in session.execute(
             sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at))
             .where(i_t.c.contact_id.in_(chunk)).group_by(i_t.c.contact_id)
-        ).tuples():
+        ):
             last[cid] = at
         for cid, currency, total in session.execute(
             sa.select(m.Deal.contact_id, m.Deal.currency, sa.func.sum(m.Deal.amount))
             .join(m.Stage, m.Stage.id == m.Deal.stage_id)
             .where(m.Deal.contact_id.in_(chunk), m.Stage.kind == m.StageKind.WON.value)  # type: ignore[union-attr]
             .group_by(m.Deal.contact_id, m.Deal.currency)
-        ).tuples():
+        ):
             value.setdefault(cid, {})[currency] = int(total or 0)
     out = []
     for c in contacts:

@@ -234,7 +234,7 @@ def list_deals(
         query = query.limit(limit).offset(offset)
     return [
         DealSummary(deal, sname, skind, sprob, cname, coname)
-        for deal, sname, skind, sprob, cname, coname in session.execute(query).tuples()
+        for deal, sname, skind, sprob, cname, coname in session.execute(query)
     ]
 
 
@@ -246,5 +246,5 @@ def stage_history(session: Session, deal_id: int) -> list[tuple[str, datetime]]:
         for name, at in session.execute(
             sa.select(m.Stage.name, h.entered_at).join(m.Stage, m.Stage.id == h.stage_id)
             .where(h.deal_id == deal_id).order_by(h.entered_at, h.id)  # type: ignore[arg-type]
-        ).tuples()
+        )
     ]

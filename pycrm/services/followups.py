@@ -150,7 +150,7 @@ def list_followups(
     query = query.order_by(m.FollowUp.due_at, m.FollowUp.priority.desc(), m.FollowUp.id)  # type: ignore[attr-defined]
     if limit is not None:
         query = query.limit(limit)
-    return [FollowUpSummary(f, c, d) for f, c, d in session.execute(query).tuples()]
+    return [FollowUpSummary(f, c, d) for f, c, d in session.execute(query)]
 
 
 def overdue(session: Session, now: datetime | None = None) -> list[FollowUpSummary]:

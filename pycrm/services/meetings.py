@@ -167,6 +167,6 @@ def _attendees(session: Session, meeting_ids: list[int]) -> dict[int, list[tuple
             sa.select(t.c.meeting_id, m.Contact.id, m.Contact.display_name)
             .join(m.Contact, m.Contact.id == t.c.contact_id)
             .where(t.c.meeting_id.in_(chunk)).order_by(m.Contact.display_name)
-        ).tuples():
+        ):
             out.setdefault(mid, []).append((cid, name))
     return out

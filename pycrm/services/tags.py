@@ -32,7 +32,7 @@ def ensure_tags(session: Session, names: Iterable[str]) -> list[int]:
     keys = [fold(n) for n in wanted]
     tag = m.Tag.__table__
     existing = dict(
-        session.execute(sa.select(tag.c.name_key, tag.c.id).where(tag.c.name_key.in_(keys))).tuples().all()
+        session.execute(sa.select(tag.c.name_key, tag.c.id).where(tag.c.name_key.in_(keys))).all()
     )
     ids = []
     for name, key in zip(wanted, keys, strict=True):
@@ -55,7 +55,7 @@ def list_tags(session: Session) -> list[tuple[str, int]]:
         .outerjoin(link, link.c.tag_id == tag.c.id)
         .group_by(tag.c.id, tag.c.name)
         .order_by(sa.func.count(link.c.contact_id).desc(), tag.c.name)
-    ).tuples()
+    )
     return [(name, count) for name, count in rows]
 
 
