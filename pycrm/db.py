@@ -180,10 +180,7 @@ def sqlite_backup(source: Path, target: Path) -> Path:
 
 
 def _sqlite_engine(path: Path, *, readonly: bool) -> sa.Engine:
-    if readonly:
-        url = f"sqlite:///file:{path}?mode=ro&uri=true"
-    else:
-        url = f"sqlite:///{path}"
+    url = f"sqlite:///file:{path}?mode=ro&uri=true" if readonly else f"sqlite:///{path}"
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -203,7 +200,9 @@ def _check_sqlite_file(path: Path) -> None:
     except OSError as exc:
         raise DatabaseError(f"cannot read {path}: {exc.strerror}") from exc
     if header != SQLITE_HEADER:
-        raise NotPycrmDatabase(f"{path} is not a pycrm database (not an SQLite file); left untouched")
+        raise NotPycrmDatabase(
+            f"{path} is not a pycrm database (not an SQLite file); left untouched"
+        )
 
 
 def _schema_state(conn: sa.Connection) -> tuple[str | None, bool]:
@@ -235,7 +234,9 @@ def _probe_sqlite_schema(path: Path) -> None:
     except sqlite3.DatabaseError as exc:
         raise NotPycrmDatabase(f"{path} is not a pycrm database ({exc}); left untouched") from exc
     if revision is None and tables:
-        raise NotPycrmDatabase(f"{path} is not a pycrm database (it has other tables); left untouched")
+        raise NotPycrmDatabase(
+            f"{path} is not a pycrm database (it has other tables); left untouched"
+        )
     if revision is not None and revision not in KNOWN_REVISIONS:
         raise NewerSchema(
             f"{path} was written by a newer pycrm (schema {revision}); "

@@ -22,7 +22,16 @@ from pycrm.services.text import fold
 from pycrm.services.validation import Phone, normalize_email, normalize_phone
 
 LOCALES = [("en_US", "US", "en", "USD"), ("pt_BR", "BR", "pt", "BRL"), ("fr_FR", "FR", "fr", "EUR")]
-TAGS = ["vip", "partner", "newsletter", "referral", "reseller", "event-2026", "inbound", "enterprise"]
+TAGS = [
+    "vip",
+    "partner",
+    "newsletter",
+    "referral",
+    "reseller",
+    "event-2026",
+    "inbound",
+    "enterprise",
+]
 SOURCES = ["website", "referral", "event", "cold call", "linkedin", "partner", "inbound e-mail"]
 CAMPAIGNS = ["spring-webinar", "trade-fair-2026", "newsletter-q3", "partner-push", None, None]
 INDUSTRIES = ["Software", "Retail", "Logistics", "Healthcare", "Finance", "Manufacturing", "Education",
@@ -30,7 +39,14 @@ INDUSTRIES = ["Software", "Retail", "Logistics", "Healthcare", "Finance", "Manuf
 SIZES = ["1-10", "11-50", "51-200", "201-1000", "1000+"]
 DEAL_WORDS = ["licences", "renewal", "pilot", "expansion", "consulting", "support plan", "integration",
               "training", "hardware", "subscription"]  # fmt: skip
-LOST_REASONS = ["price", "chose a competitor", "no budget", "timing", "no decision", "missing feature"]
+LOST_REASONS = [
+    "price",
+    "chose a competitor",
+    "no budget",
+    "timing",
+    "no decision",
+    "missing feature",
+]
 INTERACTION_SUMMARIES = {
     "call": ["Discussed pricing", "Intro call", "Checked in on the rollout", "Follow-up on proposal",
              "Talked about next quarter"],
@@ -44,7 +60,14 @@ INTERACTION_SUMMARIES = {
 }  # fmt: skip
 FOLLOWUP_WHAT = ["Send proposal", "Call back about pricing", "Share the contract draft", "Check on invoice",
                  "Book the demo", "Send thank-you note", "Ask for referral", "Confirm delivery date"]  # fmt: skip
-MEETING_TITLES = ["Demo", "Quarterly review", "Contract review", "Coffee", "Kick-off", "Negotiation call"]
+MEETING_TITLES = [
+    "Demo",
+    "Quarterly review",
+    "Contract review",
+    "Coffee",
+    "Kick-off",
+    "Negotiation call",
+]
 
 
 def _faker(seed: int) -> dict[str, Any]:
@@ -83,7 +106,9 @@ def seed_demo(
         while fold(name) in seen_names:
             name = f"{fake.company()} {rng.randint(2, 99)}"
         seen_names.add(fold(name))
-        domain = "".join(ch for ch in fold(name).split(" ")[0] if ch.isalnum()) + rng.choice([".com", ".com.br", ".fr", ".io"])
+        domain = "".join(ch for ch in fold(name).split(" ")[0] if ch.isalnum()) + rng.choice(
+            [".com", ".com.br", ".fr", ".io"]
+        )
         company_rows.append({
             "name": name, "name_key": fold(name), "domain": domain, "industry": rng.choice(INDUSTRIES),
             "size": rng.choice(SIZES), "address": fake.address().replace("\n", ", "),
@@ -102,17 +127,36 @@ def seed_demo(
         fake = fakers[loc]
         given, family = fake.first_name(), fake.last_name()
         comp = rng.randrange(n_companies) if rng.random() < 0.85 else None
-        domain = company_rows[comp]["domain"] if comp is not None else rng.choice(["gmail.com", "outlook.com", "uol.com.br", "orange.fr"])
-        user = "".join(ch for ch in fold(f"{given}.{family}").replace(" ", ".") if ch.isalnum() or ch == ".")
+        domain = (
+            company_rows[comp]["domain"]
+            if comp is not None
+            else rng.choice(["gmail.com", "outlook.com", "uol.com.br", "orange.fr"])
+        )
+        user = "".join(
+            ch for ch in fold(f"{given}.{family}").replace(" ", ".") if ch.isalnum() or ch == "."
+        )
         emails: list[tuple[str, str | None]] = [(normalize_email(f"{user}{i}@{domain}"), "work")]
         if rng.random() < 0.2:
-            emails.append((normalize_email(f"{user}.{i}@{rng.choice(['gmail.com', 'yahoo.com'])}"), "home"))
-        phones: list[tuple[Phone, str | None]] = [(normalize_phone(fake.phone_number(), region), rng.choice(["mobile", "work"]))]
+            emails.append(
+                (normalize_email(f"{user}.{i}@{rng.choice(['gmail.com', 'yahoo.com'])}"), "home")
+            )
+        phones: list[tuple[Phone, str | None]] = [
+            (normalize_phone(fake.phone_number(), region), rng.choice(["mobile", "work"]))
+        ]
         birthday: dict[str, Any] = {}
         if rng.random() < 0.4:
-            bday = now.date() + timedelta(days=rng.randint(-3, 360)) if rng.random() < 0.05 else fake.date_of_birth(minimum_age=22, maximum_age=70)
-            birthday = {"birth_month": bday.month, "birth_day": bday.day,
-                        "birth_year": bday.year if rng.random() < 0.6 and bday.year < now.year - 18 else None}
+            bday = (
+                now.date() + timedelta(days=rng.randint(-3, 360))
+                if rng.random() < 0.05
+                else fake.date_of_birth(minimum_age=22, maximum_age=70)
+            )
+            birthday = {
+                "birth_month": bday.month,
+                "birth_day": bday.day,
+                "birth_year": bday.year
+                if rng.random() < 0.6 and bday.year < now.year - 18
+                else None,
+            }
         fields: dict[str, Any] = {
             "given_name": given, "family_name": family, "title": fake.job()[:80],
             "preferred_channel": rng.choice(["email", "call", "message", "meeting", None]),
@@ -127,7 +171,11 @@ def seed_demo(
         tags = rng.sample(TAGS, k=rng.choice([0, 0, 1, 1, 2]))
         new_contacts.append(
             contact_service.NewContact(
-                display_name=f"{given} {family}", fields=fields, emails=emails, phones=phones, tags=tags
+                display_name=f"{given} {family}",
+                fields=fields,
+                emails=emails,
+                phones=phones,
+                tags=tags,
             )
         )
         company_index.append(comp)
@@ -210,7 +258,9 @@ def seed_demo(
             if k % 5 == 0:
                 due = now - timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 5))
             elif k % 5 == 1:
-                due = datetime.combine(local_today, time(rng.randint(9, 17), rng.choice([0, 30]))).astimezone()
+                due = datetime.combine(
+                    local_today, time(rng.randint(9, 17), rng.choice([0, 30]))
+                ).astimezone()
             else:
                 due = now + timedelta(days=rng.randint(1, 30), hours=rng.randint(0, 8))
             followup_rows.append({
@@ -225,7 +275,9 @@ def seed_demo(
         for k in range(max(5, contacts // 20)):
             ci = rng.randrange(contacts)
             day = local_today + timedelta(days=0 if k < 2 else rng.randint(1, 28))
-            start = datetime.combine(day, time(rng.randint(8, 17), rng.choice([0, 30]))).astimezone()
+            start = datetime.combine(
+                day, time(rng.randint(8, 17), rng.choice([0, 30]))
+            ).astimezone()
             meeting_rows.append({
                 "title": f"{rng.choice(MEETING_TITLES)} with {new_contacts[ci].display_name}",
                 "starts_at": start.astimezone(UTC), "ends_at": (start + timedelta(minutes=rng.choice([30, 45, 60]))).astimezone(UTC),

@@ -51,10 +51,10 @@ def _fresh_pg() -> Database:
         _pg_database = open_database(PG_URL)
     database = _pg_database
     with database.engine.begin() as conn:
-        names = [
-            t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"
-        ]
-        conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        names = [t for t in sa.inspect(conn).get_table_names() if t != "alembic_version"]
+        conn.execute(
+            sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
+        )
     from pycrm.services import stages
 
     with database.write("seed stages", source="system") as session:
@@ -81,7 +81,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if os.environ.get("CI") and session.testscollected and _pg_ran["passed"] == 0 and exitstatus == 0:
+    if (
+        os.environ.get("CI")
+        and session.testscollected
+        and _pg_ran["passed"] == 0
+        and exitstatus == 0
+    ):
         session.config.get_terminal_writer().line(
             "CI: no PostgreSQL test ran (is PYCRM_TEST_DATABASE_URL set?)", red=True
         )

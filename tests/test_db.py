@@ -21,7 +21,9 @@ def test_new_database_is_private_wal_with_fts(db_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 30000
-        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name='search_index'").scalar()
+        sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name='search_index'"
+        ).scalar()
     assert "remove_diacritics 2" in sql
     assert dbmod.integrity_problems(database) == []
 
@@ -58,9 +60,8 @@ def test_refuses_newer_schema_untouched(db_path: Path) -> None:
 
 
 def test_known_revisions_match_migrations() -> None:
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(dbmod.__file__).parent / "migrations"))
@@ -70,7 +71,9 @@ def test_known_revisions_match_migrations() -> None:
     assert script.get_current_head() == dbmod.SCHEMA_HEAD
 
 
-def test_older_schema_is_backed_up_then_upgraded(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_older_schema_is_backed_up_then_upgraded(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = open_database(str(db_path))
     from pycrm.demo import count_rows, seed_demo
 
@@ -117,6 +120,10 @@ def test_env_var_selects_database(tmp_path: Path) -> None:
     target = tmp_path / "env.db"
     env = {**os.environ, "PYCRM_DB": str(target)}
     out = subprocess.run(
-        [sys.executable, "-m", "pycrm", "db", "path"], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-m", "pycrm", "db", "path"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     assert out.stdout.strip() == str(target)

@@ -12,7 +12,6 @@ import importlib.util
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -37,15 +36,13 @@ COMMAND_MODULES: dict[str, str] = {
 class PycrmGroup(TyperGroup):
     """Turns domain and database errors into one line on stderr and the documented exit code."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
         return list(self.commands)  # keep registration order in --help
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
+            return super().invoke(ctx)  # type: ignore[arg-type]
+        except Exception as exc:
             code = error_exit_code(exc)
             if code is None:
                 raise
@@ -99,7 +96,11 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     db: str = typer.Option(
-        None, "--db", envvar="PYCRM_DB", help="Database file path or SQLAlchemy URL.", show_default=False
+        None,
+        "--db",
+        envvar="PYCRM_DB",
+        help="Database file path or SQLAlchemy URL.",
+        show_default=False,
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."

@@ -9,7 +9,9 @@ import typer
 from pycrm.cli.context import get_context
 from pycrm.cli.output import error, line, note, print_json, table
 
-app = typer.Typer(help="Database care: path, backup, restore, check, upgrade, stats.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database care: path, backup, restore, check, upgrade, stats.", no_args_is_help=True
+)
 
 
 @app.command("path")
@@ -21,7 +23,9 @@ def db_path(ctx: typer.Context) -> None:
     from pycrm.db import is_url, resolve_url
 
     settings = get_context(ctx).settings
-    line(settings.db if is_url(settings.db) else resolve_url(settings.db).removeprefix("sqlite:///"))
+    line(
+        settings.db if is_url(settings.db) else resolve_url(settings.db).removeprefix("sqlite:///")
+    )
 
 
 @app.command("backup")
@@ -120,12 +124,12 @@ def db_stats(
     size = None
     if database.path is not None:
         size = sum(
-            p.stat().st_size
-            for p in (database.path, Path(f"{database.path}-wal"))
-            if p.exists()
+            p.stat().st_size for p in (database.path, Path(f"{database.path}-wal")) if p.exists()
         )
     if as_json:
-        print_json({"database": str(database.path or database.url), "bytes": size, "tables": counts})
+        print_json(
+            {"database": str(database.path or database.url), "bytes": size, "tables": counts}
+        )
         return
     table(["table", "rows"], sorted(counts.items()))
     if size is not None:

@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
 
 def init(
     ctx: typer.Context,
-    demo_contacts: int = typer.Option(0, "--demo", help="Also fill it with N sample contacts.", min=0),
+    demo_contacts: int = typer.Option(
+        0, "--demo", help="Also fill it with N sample contacts.", min=0
+    ),
 ) -> None:
     """Create the database (optionally seeded with sample data) and print where it is.
 
@@ -33,7 +35,9 @@ def demo(
     ctx: typer.Context,
     contacts: int = typer.Option(300, "--contacts", help="How many sample contacts.", min=1),
     seed: int = typer.Option(7, "--seed", help="Random seed, for repeatable data."),
-    no_app: bool = typer.Option(False, "--no-app", help="Only create the database and print where it is."),
+    no_app: bool = typer.Option(
+        False, "--no-app", help="Only create the database and print where it is."
+    ),
 ) -> None:
     """Open the app on a throw-away database full of realistic sample data.
 

@@ -44,7 +44,9 @@ def aggregates() -> dict[str, Aggregate]:
     return {
         "tag": Aggregate("tag", _t(m.Tag)),
         "stage": Aggregate("stage", _t(m.Stage)),
-        "company": Aggregate("company", _t(m.Company), (Child("tags", _t(m.CompanyTag), "company_id"),)),
+        "company": Aggregate(
+            "company", _t(m.Company), (Child("tags", _t(m.CompanyTag), "company_id"),)
+        ),
         "contact": Aggregate(
             "contact",
             _t(m.Contact),
@@ -95,7 +97,9 @@ def snapshot(session: Session, entity: str, record_id: int) -> dict[str, Any] | 
     """The whole record as JSON, or None if it does not exist."""
     agg = aggregates()[entity]
     session.flush()
-    row = session.execute(sa.select(agg.table).where(agg.table.c.id == record_id)).mappings().first()
+    row = (
+        session.execute(sa.select(agg.table).where(agg.table.c.id == record_id)).mappings().first()
+    )
     if row is None:
         return None
     data = row_to_json(agg.table, row)
@@ -150,7 +154,10 @@ def log_change(
     )
 
 
-def log_many(session: Session, entries: Iterable[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]]) -> int:
+def log_many(
+    session: Session,
+    entries: Iterable[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> int:
     """Append many changes at once (bulk imports): ``(entity, action, before, after)`` tuples."""
     batch_id = _ensure_batch(session)
     now = m.utcnow()
@@ -221,9 +228,7 @@ def _restore(session: Session, entity: str, data: dict[str, Any]) -> None:
     """Make the record look exactly like ``data`` (insert or overwrite, children included)."""
     agg = aggregates()[entity]
     record_id = data["id"]
-    exists = session.execute(
-        sa.select(agg.table.c.id).where(agg.table.c.id == record_id)
-    ).first()
+    exists = session.execute(sa.select(agg.table.c.id).where(agg.table.c.id == record_id)).first()
     values = json_to_row(agg.table, data)
     if exists:
         session.execute(sa.update(agg.table).where(agg.table.c.id == record_id).values(values))
@@ -249,7 +254,9 @@ class BatchInfo:
     reverts: str | None
 
 
-def list_batches(session: Session, limit: int = 20, *, include_reverted: bool = True) -> list[BatchInfo]:
+def list_batches(
+    session: Session, limit: int = 20, *, include_reverted: bool = True
+) -> list[BatchInfo]:
     """Most recent batches first, with how many records each changed."""
     b, c = _t(m.ChangeBatch), _t(m.ChangeLog)
     count = sa.select(sa.func.count()).where(c.c.batch_id == b.c.id).scalar_subquery()
@@ -275,7 +282,9 @@ def list_batches(session: Session, limit: int = 20, *, include_reverted: bool = 
 def get_batch(session: Session, batch_ref: str) -> BatchInfo:
     """A batch by id or unique id prefix."""
     b = _t(m.ChangeBatch)
-    rows = session.execute(sa.select(b.c.id).where(b.c.id.like(f"{_like_escape(batch_ref)}%", escape="\\")).limit(2)).all()
+    rows = session.execute(
+        sa.select(b.c.id).where(b.c.id.like(f"{_like_escape(batch_ref)}%", escape="\\")).limit(2)
+    ).all()
     if not rows:
         raise NotFound("batch", batch_ref)
     if len(rows) > 1:
@@ -293,7 +302,11 @@ def _like_escape(text: str) -> str:
 def last_batch(session: Session, *, source: str | None = None) -> BatchInfo | None:
     """The most recent batch that has not been reverted (and is not itself an undo)."""
     for info in list_batches(session, limit=50, include_reverted=False):
-        if info.reverts is None and info.source != "system" and (source is None or info.source == source):
+        if (
+            info.reverts is None
+            and info.source != "system"
+            and (source is None or info.source == source)
+        ):
             return info
     return None
 
@@ -338,9 +351,11 @@ def revert_batch(session: Session, batch_id: str) -> int:
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
         )
     session.info["batch_reverts"] = batch_id
-    entries = session.execute(
-        sa.select(c).where(c.c.batch_id == batch_id).order_by(c.c.id.desc())
-    ).mappings().all()
+    entries = (
+        session.execute(sa.select(c).where(c.c.batch_id == batch_id).order_by(c.c.id.desc()))
+        .mappings()
+        .all()
+    )
     for entry in entries:
         entity, before, after = entry["entity"], entry["before"], entry["after"]
         agg = aggregates()[entity]
@@ -368,7 +383,9 @@ class HistoryEntry:
     changes: dict[str, tuple[Any, Any]]
 
 
-def _diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, tuple[Any, Any]]:
+def _diff(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> dict[str, tuple[Any, Any]]:
     before, after = before or {}, after or {}
     skip = {"updated_at", "created_at", "id"}
     keys = [k for k in {**before, **after} if k not in skip]
@@ -379,12 +396,17 @@ def history(session: Session, record_uuid: str) -> list[HistoryEntry]:
     """Every logged change to one record, oldest first."""
     c, b = _t(m.ChangeLog), _t(m.ChangeBatch)
     rows = session.execute(
-        sa.select(c, b.c.label).join(b, b.c.id == c.c.batch_id)
-        .where(c.c.record_uuid == record_uuid).order_by(c.c.id)
+        sa.select(c, b.c.label)
+        .join(b, b.c.id == c.c.batch_id)
+        .where(c.c.record_uuid == record_uuid)
+        .order_by(c.c.id)
     ).mappings()
     return [
         HistoryEntry(
-            at=r["at"], action=r["action"], batch_id=r["batch_id"], batch_label=r["label"],
+            at=r["at"],
+            action=r["action"],
+            batch_id=r["batch_id"],
+            batch_label=r["label"],
             changes=_diff(r["before"], r["after"]),
         )
         for r in rows
@@ -427,7 +449,9 @@ def bulk_insert(
     now = m.utcnow()
     full = [_full_row(agg.table, r, now) for r in rows]
     ids = list(
-        session.scalars(sa.insert(agg.table).returning(agg.table.c.id, sort_by_parameter_order=True), full)
+        session.scalars(
+            sa.insert(agg.table).returning(agg.table.c.id, sort_by_parameter_order=True), full
+        )
     )
     snaps = [row_to_json(agg.table, {**r, "id": i}) for r, i in zip(full, ids, strict=True)]
     for child in agg.children:

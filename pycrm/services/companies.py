@@ -16,7 +16,17 @@ from pycrm.services.errors import NotFound, ValidationError
 from pycrm.services.text import clean, fold
 from pycrm.services.validation import require_text
 
-COMPANY_FIELDS = ("domain", "industry", "size", "address", "phone", "website", "notes", "source", "extra")
+COMPANY_FIELDS = (
+    "domain",
+    "industry",
+    "size",
+    "address",
+    "phone",
+    "website",
+    "notes",
+    "source",
+    "extra",
+)
 
 
 def _apply_fields(company: m.Company, fields: dict[str, Any]) -> None:
@@ -36,7 +46,9 @@ def _set_tags(session: Session, company_id: int, names: Iterable[str]) -> None:
         session.execute(sa.insert(link), [{"company_id": company_id, "tag_id": t} for t in ids])
 
 
-def create_company(session: Session, name: str, *, tags: Iterable[str] = (), **fields: Any) -> m.Company:
+def create_company(
+    session: Session, name: str, *, tags: Iterable[str] = (), **fields: Any
+) -> m.Company:
     """Add a company (logged); ``fields`` are any of COMPANY_FIELDS."""
     company = m.Company(name=require_text("name", name), name_key="")
     company.name_key = fold(company.name)
@@ -100,7 +112,9 @@ def update_company(
 def delete_company(session: Session, company_id: int) -> None:
     """Delete a company; its people and deals stay, unlinked (each change logged)."""
     get_company(session, company_id)
-    for contact_id in session.scalars(sa.select(m.Contact.id).where(m.Contact.company_id == company_id)):
+    for contact_id in session.scalars(
+        sa.select(m.Contact.id).where(m.Contact.company_id == company_id)
+    ):
         contact = session.get(m.Contact, contact_id)
         assert contact is not None
         with Tracker(session, "contact", contact_id):
@@ -125,8 +139,10 @@ def company_tags(session: Session, company_id: int) -> list[str]:
     tag, link = m.Tag.__table__, m.CompanyTag.__table__
     return list(
         session.scalars(
-            sa.select(tag.c.name).join(link, link.c.tag_id == tag.c.id)
-            .where(link.c.company_id == company_id).order_by(tag.c.name)
+            sa.select(tag.c.name)
+            .join(link, link.c.tag_id == tag.c.id)
+            .where(link.c.company_id == company_id)
+            .order_by(tag.c.name)
         )
     )
 
@@ -149,7 +165,9 @@ def list_companies(
     if tag:
         tid = tag_service.tag_id(session, tag)
         link = m.CompanyTag.__table__
-        query = query.where(m.Company.id.in_(sa.select(link.c.company_id).where(link.c.tag_id == tid)))  # type: ignore[union-attr]
+        query = query.where(
+            m.Company.id.in_(sa.select(link.c.company_id).where(link.c.tag_id == tid))
+        )  # type: ignore[union-attr]
     if limit is not None:
         query = query.limit(limit).offset(offset)
     companies = list(session.scalars(query))
@@ -166,13 +184,16 @@ def summarize_companies(session: Session, companies: list[m.Company]) -> list[Co
     for chunk_start in range(0, len(ids), 900):
         chunk = ids[chunk_start : chunk_start + 900]
         for cid, name in session.execute(
-            sa.select(link.c.company_id, tag.c.name).join(tag, tag.c.id == link.c.tag_id)
-            .where(link.c.company_id.in_(chunk)).order_by(tag.c.name)
+            sa.select(link.c.company_id, tag.c.name)
+            .join(tag, tag.c.id == link.c.tag_id)
+            .where(link.c.company_id.in_(chunk))
+            .order_by(tag.c.name)
         ):
             tags.setdefault(cid, []).append(name)
         people.update(
             session.execute(
-                sa.select(m.Contact.company_id, sa.func.count()).where(m.Contact.company_id.in_(chunk))  # type: ignore[union-attr]
+                sa.select(m.Contact.company_id, sa.func.count())
+                .where(m.Contact.company_id.in_(chunk))  # type: ignore[union-attr]
                 .group_by(m.Contact.company_id)
             ).all()
         )
@@ -185,6 +206,8 @@ def summarize_companies(session: Session, companies: list[m.Company]) -> list[Co
             ).all()
         )
     return [
-        CompanySummary(c, tags.get(c.id or 0, []), people.get(c.id or 0, 0), open_deals.get(c.id or 0, 0))
+        CompanySummary(
+            c, tags.get(c.id or 0, []), people.get(c.id or 0, 0), open_deals.get(c.id or 0, 0)
+        )
         for c in companies
     ]

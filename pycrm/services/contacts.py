@@ -102,20 +102,30 @@ def _apply_fields(contact: m.Contact, fields: dict[str, Any]) -> None:
     check_birthday(contact.birth_year, contact.birth_month, contact.birth_day)
 
 
-def _replace_emails(session: Session, contact_id: int, emails: list[tuple[str, str | None]]) -> None:
+def _replace_emails(
+    session: Session, contact_id: int, emails: list[tuple[str, str | None]]
+) -> None:
     table = m.ContactEmail.__table__
     session.execute(sa.delete(table).where(table.c.contact_id == contact_id))
     if emails:
         session.execute(
             sa.insert(table),
             [
-                {"contact_id": contact_id, "email": e, "email_key": e.lower(), "label": label, "position": i}
+                {
+                    "contact_id": contact_id,
+                    "email": e,
+                    "email_key": e.lower(),
+                    "label": label,
+                    "position": i,
+                }
                 for i, (e, label) in enumerate(emails)
             ],
         )
 
 
-def _replace_phones(session: Session, contact_id: int, phones: list[tuple[Phone, str | None]]) -> None:
+def _replace_phones(
+    session: Session, contact_id: int, phones: list[tuple[Phone, str | None]]
+) -> None:
     table = m.ContactPhone.__table__
     session.execute(sa.delete(table).where(table.c.contact_id == contact_id))
     if phones:
@@ -123,8 +133,12 @@ def _replace_phones(session: Session, contact_id: int, phones: list[tuple[Phone,
             sa.insert(table),
             [
                 {
-                    "contact_id": contact_id, "number": p.number, "raw": p.raw,
-                    "normalized": p.normalized, "label": label, "position": i,
+                    "contact_id": contact_id,
+                    "number": p.number,
+                    "raw": p.raw,
+                    "normalized": p.normalized,
+                    "label": label,
+                    "position": i,
                 }
                 for i, (p, label) in enumerate(phones)
             ],
@@ -139,7 +153,9 @@ def _replace_tags(session: Session, contact_id: int, names: Iterable[str]) -> No
         session.execute(sa.insert(link), [{"contact_id": contact_id, "tag_id": t} for t in ids])
 
 
-def _resolve_company(session: Session, company_id: int | None, company_name: str | None) -> int | None:
+def _resolve_company(
+    session: Session, company_id: int | None, company_name: str | None
+) -> int | None:
     if company_id is not None:
         company_service.get_company(session, company_id)
         return company_id
@@ -195,7 +211,9 @@ def find_by_email(session: Session, email: str) -> list[int]:
     table = m.ContactEmail.__table__
     return list(
         session.scalars(
-            sa.select(table.c.contact_id).where(table.c.email_key == email.strip().lower()).distinct()
+            sa.select(table.c.contact_id)
+            .where(table.c.email_key == email.strip().lower())
+            .distinct()
         )
     )
 
@@ -203,7 +221,9 @@ def find_by_email(session: Session, email: str) -> list[int]:
 def find_by_phone(session: Session, number: str) -> list[int]:
     """Ids of contacts having this normalised phone number."""
     table = m.ContactPhone.__table__
-    return list(session.scalars(sa.select(table.c.contact_id).where(table.c.number == number).distinct()))
+    return list(
+        session.scalars(sa.select(table.c.contact_id).where(table.c.number == number).distinct())
+    )
 
 
 def update_contact(
@@ -241,7 +261,9 @@ def update_contact(
             base_phones: list[LabeledValue] = (
                 list(phones) if phones is not None else list(contact_phones(session, contact_id))
             )
-            _replace_phones(session, contact_id, prepare_phones([*base_phones, *add_phones], region))
+            _replace_phones(
+                session, contact_id, prepare_phones([*base_phones, *add_phones], region)
+            )
         if tags is not None or add_tags or remove_tags:
             current = [] if tags is not None else contact_tags(session, contact_id)
             drop = {fold(t) for t in remove_tags}
@@ -258,7 +280,9 @@ def update_contact(
 def delete_contact(session: Session, contact_id: int) -> None:
     """Delete a person with their interactions and follow-ups; deals stay, unlinked (all logged)."""
     get_contact(session, contact_id)
-    for fid in list(session.scalars(sa.select(m.FollowUp.id).where(m.FollowUp.contact_id == contact_id))):
+    for fid in list(
+        session.scalars(sa.select(m.FollowUp.id).where(m.FollowUp.contact_id == contact_id))
+    ):
         delete_record(session, "followup", fid)
     for iid in list(
         session.scalars(sa.select(m.Interaction.id).where(m.Interaction.contact_id == contact_id))
@@ -270,7 +294,9 @@ def delete_contact(session: Session, contact_id: int) -> None:
     ):
         with Tracker(session, "meeting", mid):
             session.execute(
-                sa.delete(attendee).where(attendee.c.meeting_id == mid, attendee.c.contact_id == contact_id)
+                sa.delete(attendee).where(
+                    attendee.c.meeting_id == mid, attendee.c.contact_id == contact_id
+                )
             )
     for did in list(session.scalars(sa.select(m.Deal.id).where(m.Deal.contact_id == contact_id))):
         deal = session.get(m.Deal, did)
@@ -286,7 +312,9 @@ def contact_emails(session: Session, contact_id: int) -> list[tuple[str, str | N
     return [
         (e, label)
         for e, label in session.execute(
-            sa.select(t.c.email, t.c.label).where(t.c.contact_id == contact_id).order_by(t.c.position)
+            sa.select(t.c.email, t.c.label)
+            .where(t.c.contact_id == contact_id)
+            .order_by(t.c.position)
         )
     ]
 
@@ -297,7 +325,9 @@ def contact_phones(session: Session, contact_id: int) -> list[tuple[str, str | N
     return [
         (n, label)
         for n, label in session.execute(
-            sa.select(t.c.number, t.c.label).where(t.c.contact_id == contact_id).order_by(t.c.position)
+            sa.select(t.c.number, t.c.label)
+            .where(t.c.contact_id == contact_id)
+            .order_by(t.c.position)
         )
     ]
 
@@ -307,8 +337,10 @@ def contact_tags(session: Session, contact_id: int) -> list[str]:
     tag, link = m.Tag.__table__, m.ContactTag.__table__
     return list(
         session.scalars(
-            sa.select(tag.c.name).join(link, link.c.tag_id == tag.c.id)
-            .where(link.c.contact_id == contact_id).order_by(tag.c.name)
+            sa.select(tag.c.name)
+            .join(link, link.c.tag_id == tag.c.id)
+            .where(link.c.contact_id == contact_id)
+            .order_by(tag.c.name)
         )
     )
 
@@ -344,28 +376,35 @@ def summarize(session: Session, contacts: Sequence[m.Contact]) -> list[ContactSu
         cchunk = sorted(company_ids)[start : start + 900]
         if cchunk:
             companies.update(
-                session.execute(sa.select(m.Company.id, m.Company.name).where(m.Company.id.in_(cchunk))).all()  # type: ignore[union-attr]
+                session.execute(
+                    sa.select(m.Company.id, m.Company.name).where(m.Company.id.in_(cchunk))
+                ).all()  # type: ignore[union-attr]
             )
         if not chunk:
             continue
         for cid, email, label in session.execute(
             sa.select(e_t.c.contact_id, e_t.c.email, e_t.c.label)
-            .where(e_t.c.contact_id.in_(chunk)).order_by(e_t.c.contact_id, e_t.c.position)
+            .where(e_t.c.contact_id.in_(chunk))
+            .order_by(e_t.c.contact_id, e_t.c.position)
         ):
             emails.setdefault(cid, []).append((email, label))
         for cid, number, label in session.execute(
             sa.select(p_t.c.contact_id, p_t.c.number, p_t.c.label)
-            .where(p_t.c.contact_id.in_(chunk)).order_by(p_t.c.contact_id, p_t.c.position)
+            .where(p_t.c.contact_id.in_(chunk))
+            .order_by(p_t.c.contact_id, p_t.c.position)
         ):
             phones.setdefault(cid, []).append((number, label))
         for cid, name in session.execute(
-            sa.select(link.c.contact_id, tag_t.c.name).join(tag_t, tag_t.c.id == link.c.tag_id)
-            .where(link.c.contact_id.in_(chunk)).order_by(tag_t.c.name)
+            sa.select(link.c.contact_id, tag_t.c.name)
+            .join(tag_t, tag_t.c.id == link.c.tag_id)
+            .where(link.c.contact_id.in_(chunk))
+            .order_by(tag_t.c.name)
         ):
             tags.setdefault(cid, []).append(name)
         for cid, at in session.execute(
             sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at))
-            .where(i_t.c.contact_id.in_(chunk)).group_by(i_t.c.contact_id)
+            .where(i_t.c.contact_id.in_(chunk))
+            .group_by(i_t.c.contact_id)
         ):
             last[cid] = at
         for cid, currency, total in session.execute(
@@ -411,13 +450,16 @@ def list_contacts(
         if tid is None:
             return []
         link = m.ContactTag.__table__
-        query = query.where(m.Contact.id.in_(sa.select(link.c.contact_id).where(link.c.tag_id == tid)))  # type: ignore[union-attr]
+        query = query.where(
+            m.Contact.id.in_(sa.select(link.c.contact_id).where(link.c.tag_id == tid))
+        )  # type: ignore[union-attr]
     if company_id is not None:
         query = query.where(m.Contact.company_id == company_id)
     if sort == "recent":
         i_t = m.Interaction.__table__
         last = (
-            sa.select(sa.func.max(i_t.c.occurred_at)).where(i_t.c.contact_id == m.Contact.id)
+            sa.select(sa.func.max(i_t.c.occurred_at))
+            .where(i_t.c.contact_id == m.Contact.id)
             .scalar_subquery()
         )
         query = query.order_by(last.desc().nulls_last(), m.Contact.display_name)
@@ -506,17 +548,40 @@ def bulk_create_contacts(session: Session, rows: Sequence[NewContact]) -> list[i
         contact_rows.append(values)
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        ids = list(session.scalars(sa.insert(c_t).returning(c_t.c.id, sort_by_parameter_order=True), contact_rows))
+        ids = list(
+            session.scalars(
+                sa.insert(c_t).returning(c_t.c.id, sort_by_parameter_order=True), contact_rows
+            )
+        )
     else:  # pragma: no cover - other dialects are not supported
         raise NotImplementedError(dialect)
     email_rows, phone_rows, tag_rows = [], [], []
     all_tags = sorted({t for row in rows for t in row.tags}, key=fold)
-    tag_ids = dict(zip([fold(t) for t in all_tags], tag_service.ensure_tags(session, all_tags), strict=True))
+    tag_ids = dict(
+        zip([fold(t) for t in all_tags], tag_service.ensure_tags(session, all_tags), strict=True)
+    )
     for cid, row in zip(ids, rows, strict=True):
         for pos, (email, label) in enumerate(row.emails):
-            email_rows.append({"contact_id": cid, "email": email, "email_key": email.lower(), "label": label, "position": pos})
+            email_rows.append(
+                {
+                    "contact_id": cid,
+                    "email": email,
+                    "email_key": email.lower(),
+                    "label": label,
+                    "position": pos,
+                }
+            )
         for pos, (phone, label) in enumerate(row.phones):
-            phone_rows.append({"contact_id": cid, "number": phone.number, "raw": phone.raw, "normalized": phone.normalized, "label": label, "position": pos})
+            phone_rows.append(
+                {
+                    "contact_id": cid,
+                    "number": phone.number,
+                    "raw": phone.raw,
+                    "normalized": phone.normalized,
+                    "label": label,
+                    "position": pos,
+                }
+            )
         for t in row.tags:
             tag_rows.append({"contact_id": cid, "tag_id": tag_ids[fold(t)]})
     if email_rows:

@@ -38,7 +38,9 @@ def _apply_fields(deal: m.Deal, fields: dict[str, Any]) -> None:
         setattr(deal, key, value)
 
 
-def _enter_stage(session: Session, deal: m.Deal, stage: m.Stage, at: datetime | None = None) -> None:
+def _enter_stage(
+    session: Session, deal: m.Deal, stage: m.Stage, at: datetime | None = None
+) -> None:
     when = at or m.utcnow()
     deal.stage_id = stage.id  # type: ignore[assignment]
     deal.stage_entered_at = when
@@ -73,7 +75,11 @@ def create_deal(
             company_id = contact.company_id
     if company_id is not None and session.get(m.Company, company_id) is None:
         raise NotFound("company", company_id)
-    chosen = stage_service.get_stage(session, stage) if stage is not None else stage_service.list_stages(session)[0]
+    chosen = (
+        stage_service.get_stage(session, stage)
+        if stage is not None
+        else stage_service.list_stages(session)[0]
+    )
     deal = m.Deal(
         title=require_text("title", title),
         contact_id=contact_id,
@@ -133,8 +139,14 @@ def update_deal(
     return deal
 
 
-def move_deal(session: Session, deal_id: int, stage: str | int, *, at: datetime | None = None,
-              lost_reason: str | None = None) -> m.Deal:
+def move_deal(
+    session: Session,
+    deal_id: int,
+    stage: str | int,
+    *,
+    at: datetime | None = None,
+    lost_reason: str | None = None,
+) -> m.Deal:
     """Move a deal to a stage, recording the stage history; Won/Lost stamp the close time."""
     deal = get_deal(session, deal_id)
     target = stage_service.get_stage(session, stage)
@@ -151,7 +163,9 @@ def move_deal(session: Session, deal_id: int, stage: str | int, *, at: datetime 
 
 def mark_won(session: Session, deal_id: int, *, at: datetime | None = None) -> m.Deal:
     """Close a deal as won."""
-    return move_deal(session, deal_id, stage_service.stage_by_kind(session, m.StageKind.WON).id or 0, at=at)
+    return move_deal(
+        session, deal_id, stage_service.stage_by_kind(session, m.StageKind.WON).id or 0, at=at
+    )
 
 
 def mark_lost(session: Session, deal_id: int, reason: str, *, at: datetime | None = None) -> m.Deal:
@@ -165,7 +179,9 @@ def delete_deal(session: Session, deal_id: int) -> None:
     get_deal(session, deal_id)
     for fid in list(session.scalars(sa.select(m.FollowUp.id).where(m.FollowUp.deal_id == deal_id))):
         delete_record(session, "followup", fid)
-    for iid in list(session.scalars(sa.select(m.Interaction.id).where(m.Interaction.deal_id == deal_id))):
+    for iid in list(
+        session.scalars(sa.select(m.Interaction.id).where(m.Interaction.deal_id == deal_id))
+    ):
         obj = session.get(m.Interaction, iid)
         assert obj is not None
         with Tracker(session, "interaction", iid):
@@ -191,7 +207,9 @@ class DealSummary:
 
     @property
     def probability(self) -> int:
-        return self.deal.probability if self.deal.probability is not None else self.stage_probability
+        return (
+            self.deal.probability if self.deal.probability is not None else self.stage_probability
+        )
 
     @property
     def weighted(self) -> int:
@@ -212,7 +230,14 @@ def list_deals(
 ) -> list[DealSummary]:
     """Deals filtered by stage, status (open / won / lost), contact or company; pipeline order."""
     query = (
-        sa.select(m.Deal, m.Stage.name, m.Stage.kind, m.Stage.probability, m.Contact.display_name, m.Company.name)
+        sa.select(
+            m.Deal,
+            m.Stage.name,
+            m.Stage.kind,
+            m.Stage.probability,
+            m.Contact.display_name,
+            m.Company.name,
+        )
         .join(m.Stage, m.Stage.id == m.Deal.stage_id)
         .outerjoin(m.Contact, m.Contact.id == m.Deal.contact_id)
         .outerjoin(m.Company, m.Company.id == m.Deal.company_id)
@@ -229,7 +254,9 @@ def list_deals(
         query = query.where(m.Deal.company_id == company_id)
     if closing_before is not None:
         query = query.where(m.Deal.expected_close <= closing_before)  # type: ignore[operator]
-    query = query.order_by(m.Stage.position, m.Deal.expected_close.is_(None), m.Deal.expected_close, m.Deal.id)  # type: ignore[union-attr]
+    query = query.order_by(
+        m.Stage.position, m.Deal.expected_close.is_(None), m.Deal.expected_close, m.Deal.id
+    )  # type: ignore[union-attr]
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return [
@@ -244,7 +271,9 @@ def stage_history(session: Session, deal_id: int) -> list[tuple[str, datetime]]:
     return [
         (name, at)
         for name, at in session.execute(
-            sa.select(m.Stage.name, h.entered_at).join(m.Stage, m.Stage.id == h.stage_id)
-            .where(h.deal_id == deal_id).order_by(h.entered_at, h.id)  # type: ignore[arg-type]
+            sa.select(m.Stage.name, h.entered_at)
+            .join(m.Stage, m.Stage.id == h.stage_id)
+            .where(h.deal_id == deal_id)
+            .order_by(h.entered_at, h.id)  # type: ignore[arg-type]
         )
     ]

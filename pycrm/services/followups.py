@@ -62,7 +62,9 @@ def get_followup(session: Session, followup_id: int) -> m.FollowUp:
     return obj
 
 
-def complete_followup(session: Session, followup_id: int, *, at: datetime | None = None) -> m.FollowUp | None:
+def complete_followup(
+    session: Session, followup_id: int, *, at: datetime | None = None
+) -> m.FollowUp | None:
     """Mark done; a recurring follow-up schedules its next occurrence, which is returned."""
     obj = get_followup(session, followup_id)
     if obj.done_at is not None:
@@ -77,8 +79,14 @@ def complete_followup(session: Session, followup_id: int, *, at: datetime | None
     if nxt is None:
         return None
     return create_followup(
-        session, obj.what, due_at=nxt, contact_id=obj.contact_id, deal_id=obj.deal_id,
-        priority=obj.priority, repeat=obj.rrule, notes=obj.notes,
+        session,
+        obj.what,
+        due_at=nxt,
+        contact_id=obj.contact_id,
+        deal_id=obj.deal_id,
+        priority=obj.priority,
+        repeat=obj.rrule,
+        notes=obj.notes,
     )
 
 
@@ -92,8 +100,14 @@ def snooze_followup(session: Session, followup_id: int, until: datetime) -> m.Fo
     return obj
 
 
-def update_followup(session: Session, followup_id: int, *, what: str | None = None,
-                    due_at: datetime | None = None, priority: int | None = None) -> m.FollowUp:
+def update_followup(
+    session: Session,
+    followup_id: int,
+    *,
+    what: str | None = None,
+    due_at: datetime | None = None,
+    priority: int | None = None,
+) -> m.FollowUp:
     """Edit a follow-up's text, due time or priority."""
     obj = get_followup(session, followup_id)
     with Tracker(session, "followup", followup_id):

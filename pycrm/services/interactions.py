@@ -84,7 +84,9 @@ def list_interactions(
 def last_interaction_at(session: Session, contact_id: int) -> datetime | None:
     """When the person was last in touch (any interaction)."""
     return session.scalar(
-        sa.select(sa.func.max(m.Interaction.occurred_at)).where(m.Interaction.contact_id == contact_id)
+        sa.select(sa.func.max(m.Interaction.occurred_at)).where(
+            m.Interaction.contact_id == contact_id
+        )
     )
 
 

@@ -26,7 +26,9 @@ def _set_attendees(session: Session, meeting_id: int, contact_ids: Iterable[int]
         if session.get(m.Contact, cid) is None:
             raise NotFound("contact", cid)
     if ids:
-        session.execute(sa.insert(table), [{"meeting_id": meeting_id, "contact_id": c} for c in ids])
+        session.execute(
+            sa.insert(table), [{"meeting_id": meeting_id, "contact_id": c} for c in ids]
+        )
 
 
 def create_meeting(
@@ -82,11 +84,28 @@ def get_meeting(session: Session, meeting_id: int) -> m.Meeting:
     return obj
 
 
-def update_meeting(session: Session, meeting_id: int, *, attendees: Iterable[int] | None = None,
-                   repeat: str | None = None, **changes: Any) -> m.Meeting:
+def update_meeting(
+    session: Session,
+    meeting_id: int,
+    *,
+    attendees: Iterable[int] | None = None,
+    repeat: str | None = None,
+    **changes: Any,
+) -> m.Meeting:
     """Edit a meeting (title, times, place, notes, attendees, rule, exceptions)."""
     obj = get_meeting(session, meeting_id)
-    allowed = {"title", "starts_at", "ends_at", "location", "notes", "exdates", "all_day", "timezone", "deal_id", "extra"}
+    allowed = {
+        "title",
+        "starts_at",
+        "ends_at",
+        "location",
+        "notes",
+        "exdates",
+        "all_day",
+        "timezone",
+        "deal_id",
+        "extra",
+    }
     with Tracker(session, "meeting", meeting_id):
         for key, value in changes.items():
             if key not in allowed:
@@ -135,23 +154,34 @@ def agenda(
     contact_id: int | None = None,
 ) -> list[Occurrence]:
     """Meeting occurrences overlapping [start, end), recurring ones expanded, soonest first."""
-    query = sa.select(m.Meeting).where(
-        sa.or_(
-            sa.and_(m.Meeting.starts_at < end, m.Meeting.ends_at >= start),
-            m.Meeting.rrule.is_not(None),  # type: ignore[union-attr]
+    query = (
+        sa.select(m.Meeting)
+        .where(
+            sa.or_(
+                sa.and_(m.Meeting.starts_at < end, m.Meeting.ends_at >= start),
+                m.Meeting.rrule.is_not(None),  # type: ignore[union-attr]
+            )
         )
-    ).where(m.Meeting.starts_at < end)
+        .where(m.Meeting.starts_at < end)
+    )
     if contact_id is not None:
         t = m.MeetingAttendee.__table__
-        query = query.where(m.Meeting.id.in_(sa.select(t.c.meeting_id).where(t.c.contact_id == contact_id)))  # type: ignore[union-attr]
+        query = query.where(
+            m.Meeting.id.in_(sa.select(t.c.meeting_id).where(t.c.contact_id == contact_id))
+        )  # type: ignore[union-attr]
     meetings = list(session.scalars(query))
     people = _attendees(session, [mt.id for mt in meetings if mt.id is not None])
     out: list[Occurrence] = []
     for meeting in meetings:
         length = meeting.ends_at - meeting.starts_at
         for occ in recurrence.expand(
-            meeting.rrule, meeting.starts_at, start, end, exdates=meeting.exdates,
-            tz=meeting.timezone, duration=length,
+            meeting.rrule,
+            meeting.starts_at,
+            start,
+            end,
+            exdates=meeting.exdates,
+            tz=meeting.timezone,
+            duration=length,
         ):
             out.append(Occurrence(meeting, occ, occ + length, people.get(meeting.id or 0, [])))
     out.sort(key=lambda o: (o.starts_at, o.meeting.id or 0))
@@ -166,7 +196,8 @@ def _attendees(session: Session, meeting_ids: list[int]) -> dict[int, list[tuple
         for mid, cid, name in session.execute(
             sa.select(t.c.meeting_id, m.Contact.id, m.Contact.display_name)
             .join(m.Contact, m.Contact.id == t.c.contact_id)
-            .where(t.c.meeting_id.in_(chunk)).order_by(m.Contact.display_name)
+            .where(t.c.meeting_id.in_(chunk))
+            .order_by(m.Contact.display_name)
         ):
             out.setdefault(mid, []).append((cid, name))
     return out

@@ -51,7 +51,9 @@ def _local(dt: datetime, tz: str | None) -> datetime:
     return dt.astimezone(zone)
 
 
-def next_after(rule: str, start: datetime, after: datetime, tz: str | None = None) -> datetime | None:
+def next_after(
+    rule: str, start: datetime, after: datetime, tz: str | None = None
+) -> datetime | None:
     """The first occurrence of ``rule`` (anchored at ``start``) strictly after ``after``.
 
     Expansion happens in local wall-clock time so "every Monday 10:00" survives DST changes.
@@ -80,9 +82,13 @@ def expand(
 ) -> list[datetime]:
     """Occurrence starts overlapping [window_start, window_end), exceptions removed."""
     if not rule:
-        return [start] if start < window_end and start + duration > window_start or (
-            window_start <= start < window_end
-        ) else []
+        return (
+            [start]
+            if (start < window_end
+            and start + duration > window_start)
+            or (window_start <= start < window_end)
+            else []
+        )
     from dateutil.rrule import rrulestr
 
     local_start = _local(start, tz)

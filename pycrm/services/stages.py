@@ -16,7 +16,9 @@ def ensure_default_stages(session: Session) -> None:
     if session.scalar(select(m.Stage.id).limit(1)) is not None:
         return
     for position, (name, probability, kind, idle) in enumerate(m.DEFAULT_STAGES):
-        stage = m.Stage(name=name, position=position, probability=probability, kind=kind, idle_days=idle)
+        stage = m.Stage(
+            name=name, position=position, probability=probability, kind=kind, idle_days=idle
+        )
         session.add(stage)
         session.flush()
         assert stage.id is not None

@@ -16,10 +16,17 @@ from pycrm.services.errors import Conflict, NotFound, ValidationError
 def test_contact_round_trip_with_children(database: Database) -> None:
     with database.write("add") as s:
         c = contacts.create_contact(
-            s, "Ana Gonçalves", emails=[("Ana@Example.com", "work")],
-            phones=[("+55 11 98765-4321", "mobile"), "1234"], company_name="Acme Ltda",
-            tags=["vip", "VIP", "partner"], region="BR", birth_month=2, birth_day=29,
-            custom_fields={"shoe": "42"}, preferred_channel="Call",
+            s,
+            "Ana Gonçalves",
+            emails=[("Ana@Example.com", "work")],
+            phones=[("+55 11 98765-4321", "mobile"), "1234"],
+            company_name="Acme Ltda",
+            tags=["vip", "VIP", "partner"],
+            region="BR",
+            birth_month=2,
+            birth_day=29,
+            custom_fields={"shoe": "42"},
+            preferred_channel="Call",
         )
         cid = c.id
     with database.read() as s:
@@ -84,15 +91,16 @@ def test_revert_delete_restores_children(database: Database) -> None:
     with database.write("rm") as s:
         contacts.delete_contact(s, cid)
         batch = s.info["batch_id"]
-    with database.read() as s:
-        with pytest.raises(NotFound):
-            contacts.get_contact(s, cid)
+    with database.read() as s, pytest.raises(NotFound):
+        contacts.get_contact(s, cid)
     with database.write("undo") as s:
         changelog.revert_batch(s, batch)
     with database.read() as s:
         assert contacts.get_contact(s, cid).display_name == "Carla"
         assert contacts.contact_tags(s, cid) == ["vip"]
-        assert [i.summary for i in interactions.list_interactions(s, contact_id=cid)] == ["likes tea"]
+        assert [i.summary for i in interactions.list_interactions(s, contact_id=cid)] == [
+            "likes tea"
+        ]
         assert len(followups.list_followups(s, contact_id=cid)) == 1
 
 
@@ -128,12 +136,19 @@ def test_followup_recurrence_and_meeting_expansion(database: Database) -> None:
     due = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
     with database.write("f") as s:
         cid = contacts.create_contact(s, "Fábio").id
-        fid = followups.create_followup(s, "weekly check", due_at=due, contact_id=cid, repeat="weekly").id
+        fid = followups.create_followup(
+            s, "weekly check", due_at=due, contact_id=cid, repeat="weekly"
+        ).id
         nxt = followups.complete_followup(s, fid, at=due)
         assert nxt is not None and nxt.due_at == due + timedelta(days=7)
         meetings.create_meeting(
-            s, "Standup", starts_at=due, duration=timedelta(minutes=15), attendees=[cid],
-            repeat="FREQ=DAILY;COUNT=5", exdates=[(due + timedelta(days=1)).isoformat()],
+            s,
+            "Standup",
+            starts_at=due,
+            duration=timedelta(minutes=15),
+            attendees=[cid],
+            repeat="FREQ=DAILY;COUNT=5",
+            exdates=[(due + timedelta(days=1)).isoformat()],
         )
     with database.read() as s:
         occ = meetings.agenda(s, due - timedelta(hours=1), due + timedelta(days=10))
@@ -160,7 +175,9 @@ def test_bulk_create_is_logged_and_searchable(sqlite_db: Database) -> None:
         batch = s.info["batch_id"]
     assert len(ids) == 50
     with sqlite_db.read() as s:
-        hits = s.execute(sa.text("SELECT rowid FROM search_index WHERE search_index MATCH 'p49*'")).all()
+        hits = s.execute(
+            sa.text("SELECT rowid FROM search_index WHERE search_index MATCH 'p49*'")
+        ).all()
         assert hits == [(ids[49] * 4,)]
         assert contacts.list_contacts(s, tag="bulk", limit=1)[0].emails == [("p0@x.org", None)]
     with sqlite_db.write("revert") as s:
