@@ -73,6 +73,9 @@ def _install_sqlite_pragmas(engine: sa.Engine, *, readonly: bool) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(
+            "PRAGMA cache_size=-65536"
+        )  # 64 MiB: random-key index inserts (UUIDs) thrash the 2 MiB default
         if not readonly:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -385,7 +388,7 @@ def table_counts(database: Database) -> dict[str, int]:
     with database.engine.connect() as conn:
         inspector = sa.inspect(conn)
         for name in sorted(inspector.get_table_names()):
-            if name.startswith("sqlite_") or name.startswith("search_index"):
+            if name.startswith("sqlite_") or name.startswith("search_"):
                 continue
             counts[name] = conn.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
     return counts

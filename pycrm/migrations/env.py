@@ -12,7 +12,7 @@ config = context.config
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Keep the FTS5 search table and its shadow tables out of autogenerate."""
     if type_ == "table" and name is not None:
-        return not name.startswith("search_index")
+        return not name.startswith("search_")
     return True
 
 

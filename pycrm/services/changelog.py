@@ -67,15 +67,20 @@ def aggregates() -> dict[str, Aggregate]:
     }
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+@cache
+def _column_names(table: sa.Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.columns)
 
 
 def row_to_json(table: sa.Table, row: Any) -> dict[str, Any]:
-    """A row mapping as JSON-safe values (datetimes and dates as ISO text)."""
-    return {c.name: _encode(row[c.name]) for c in table.columns}
+    """A row mapping as JSON-safe values (datetimes and dates as ISO text); NULLs are left out."""
+    out = {}
+    getter = row.get if isinstance(row, dict) else row.__getitem__
+    for name in _column_names(table):
+        value = getter(name)
+        if value is not None:
+            out[name] = value.isoformat() if isinstance(value, datetime | date) else value
+    return out
 
 
 def _decode(column: sa.Column[Any], value: Any) -> Any:
@@ -89,8 +94,8 @@ def _decode(column: sa.Column[Any], value: Any) -> Any:
 
 
 def json_to_row(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`row_to_json` (unknown keys ignored)."""
-    return {c.name: _decode(c, data[c.name]) for c in table.columns if c.name in data}
+    """Inverse of :func:`row_to_json`: every column, absent ones as NULL (unknown keys ignored)."""
+    return {c.name: _decode(c, data.get(c.name)) for c in table.columns}
 
 
 def snapshot(session: Session, entity: str, record_id: int) -> dict[str, Any] | None:
@@ -174,8 +179,9 @@ def log_many(
         }
         for entity, action, before, after in entries
     ]
-    if rows:
-        session.execute(sa.insert(_t(m.ChangeLog)), rows)
+    from pycrm.services.bulk import insert_rows
+
+    insert_rows(session, _t(m.ChangeLog), rows)
     return len(rows)
 
 
@@ -445,14 +451,26 @@ def bulk_insert(
     """
     if not rows:
         return []
+    from pycrm.services import fts
+
+    with fts.triggers_paused(session):
+        ids = _bulk_insert(session, entity, rows, children)
+    fts.refresh(session, entity, ids)
+    return ids
+
+
+def _bulk_insert(
+    session: Session,
+    entity: str,
+    rows: list[dict[str, Any]],
+    children: dict[str, list[list[dict[str, Any]]]] | None,
+) -> list[int]:
     agg = aggregates()[entity]
     now = m.utcnow()
     full = [_full_row(agg.table, r, now) for r in rows]
-    ids = list(
-        session.scalars(
-            sa.insert(agg.table).returning(agg.table.c.id, sort_by_parameter_order=True), full
-        )
-    )
+    from pycrm.services.bulk import insert_rows
+
+    ids = insert_rows(session, agg.table, full, want_ids=True)
     snaps = [row_to_json(agg.table, {**r, "id": i}) for r, i in zip(full, ids, strict=True)]
     for child in agg.children:
         per_record = (children or {}).get(child.key) or [[] for _ in rows]
@@ -461,7 +479,6 @@ def bulk_insert(
             filled = [_full_row(child.table, {**c, child.fk: rid}, now) for c in lst]
             child_rows.extend(filled)
             snap[child.key] = [row_to_json(child.table, {"id": None, **c}) for c in filled]
-        if child_rows:
-            session.execute(sa.insert(child.table), child_rows)
+        insert_rows(session, child.table, child_rows)
     log_many(session, [(entity, "create", None, s) for s in snaps])
     return ids

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from pycrm import models as m
 from pycrm.services import companies as company_service
+from pycrm.services import fts
 from pycrm.services import tags as tag_service
-from pycrm.services.changelog import Tracker, delete_record, log_created, log_many, row_to_json
+from pycrm.services.bulk import insert_rows
+from pycrm.services.changelog import Tracker, delete_record, log_created, log_many
 from pycrm.services.errors import NotFound, ValidationError
 from pycrm.services.text import clean, fold
 from pycrm.services.validation import (
@@ -84,7 +86,9 @@ def _display_name(display_name: str | None, fields: dict[str, Any]) -> str:
     return require_text("name", joined)
 
 
-def _apply_fields(contact: m.Contact, fields: dict[str, Any]) -> None:
+def validated_fields(fields: dict[str, Any], current: m.Contact | None = None) -> dict[str, Any]:
+    """Check and normalise contact field values (no database, no model object: import-fast)."""
+    out: dict[str, Any] = {}
     for key, value in fields.items():
         if key not in CONTACT_FIELDS:
             raise ValidationError(key, "is not a contact field")
@@ -98,8 +102,18 @@ def _apply_fields(contact: m.Contact, fields: dict[str, Any]) -> None:
                 raise ValidationError("cadence", "must be a positive number of days")
         elif key in ("do_not_contact", "archived"):
             value = bool(value)
+        out[key] = value
+    birthday = [
+        out.get(k, getattr(current, k) if current is not None else None)
+        for k in ("birth_year", "birth_month", "birth_day")
+    ]
+    check_birthday(*birthday)
+    return out
+
+
+def _apply_fields(contact: m.Contact, fields: dict[str, Any]) -> None:
+    for key, value in validated_fields(fields, contact).items():
         setattr(contact, key, value)
-    check_birthday(contact.birth_year, contact.birth_month, contact.birth_day)
 
 
 def _replace_emails(
@@ -511,11 +525,9 @@ def validate_new_contact(
     **fields: Any,
 ) -> NewContact:
     """Validate one contact's values without touching the database (for staged imports)."""
-    probe = m.Contact(display_name="x")
-    _apply_fields(probe, fields)
     return NewContact(
         display_name=_display_name(display_name, fields),
-        fields={k: getattr(probe, k) for k in fields},
+        fields=validated_fields(fields),
         emails=prepare_emails(emails),
         phones=prepare_phones(phones, region),
         tags=tag_service.normalize_tags(tags),
@@ -526,35 +538,34 @@ def bulk_create_contacts(session: Session, rows: Sequence[NewContact]) -> list[i
     """Insert many validated contacts with Core executemany; each creation is logged.
 
     This is the import path: validation happens before (``validate_new_contact``), so the write
-    transaction stays short.
+    transaction stays short. Search documents are built set-wise after the rows are in.
     """
     if not rows:
         return []
+    with fts.triggers_paused(session):
+        ids = _insert_contacts(session, rows)
+    fts.refresh(session, "contact", ids)
+    return ids
+
+
+def _insert_contacts(session: Session, rows: Sequence[NewContact]) -> list[int]:
     c_t = m.Contact.__table__
     now = m.utcnow()
-    defaults = {c.name: None for c in c_t.columns if c.name not in ("id",)}
-    defaults.update(do_not_contact=False, archived=False)
+    # Only the columns some row sets (plus the required ones) go into the INSERT.
+    optional = sorted({k for row in rows for k in row.fields} - {"do_not_contact", "archived"})
     contact_rows = []
     for row in rows:
-        values = dict(defaults)
-        values.update(row.fields)
-        values.update(
-            uuid=row.uuid or m.new_uuid(),
-            created_at=now,
-            updated_at=now,
-            display_name=row.display_name,
-            company_id=row.company_id,
-        )
+        fields = row.fields
+        values = {k: fields.get(k) for k in optional}
+        values["uuid"] = row.uuid or m.new_uuid()
+        values["created_at"] = now
+        values["updated_at"] = now
+        values["display_name"] = row.display_name
+        values["company_id"] = row.company_id
+        values["do_not_contact"] = bool(fields.get("do_not_contact", False))
+        values["archived"] = bool(fields.get("archived", False))
         contact_rows.append(values)
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        ids = list(
-            session.scalars(
-                sa.insert(c_t).returning(c_t.c.id, sort_by_parameter_order=True), contact_rows
-            )
-        )
-    else:  # pragma: no cover - other dialects are not supported
-        raise NotImplementedError(dialect)
+    ids = insert_rows(session, c_t, contact_rows, want_ids=True)
     email_rows, phone_rows, tag_rows = [], [], []
     all_tags = sorted({t for row in rows for t in row.tags}, key=fold)
     tag_ids = dict(
@@ -584,29 +595,26 @@ def bulk_create_contacts(session: Session, rows: Sequence[NewContact]) -> list[i
             )
         for t in row.tags:
             tag_rows.append({"contact_id": cid, "tag_id": tag_ids[fold(t)]})
-    if email_rows:
-        session.execute(sa.insert(m.ContactEmail.__table__), email_rows)
-    if phone_rows:
-        session.execute(sa.insert(m.ContactPhone.__table__), phone_rows)
-    if tag_rows:
-        session.execute(sa.insert(m.ContactTag.__table__), tag_rows)
-    # Snapshots are built from what we inserted (same shape as changelog.snapshot) to avoid re-reads.
-    e_t, p_t, l_t = m.ContactEmail.__table__, m.ContactPhone.__table__, m.ContactTag.__table__
-    by_contact_e: dict[int, list[dict[str, Any]]] = {}
-    by_contact_p: dict[int, list[dict[str, Any]]] = {}
-    by_contact_t: dict[int, list[dict[str, Any]]] = {}
-    for r in email_rows:
-        by_contact_e.setdefault(r["contact_id"], []).append(r)
-    for r in phone_rows:
-        by_contact_p.setdefault(r["contact_id"], []).append(r)
-    for r in tag_rows:
-        by_contact_t.setdefault(r["contact_id"], []).append(r)
+    insert_rows(session, m.ContactEmail.__table__, email_rows)
+    insert_rows(session, m.ContactPhone.__table__, phone_rows)
+    insert_rows(session, m.ContactTag.__table__, tag_rows)
+    # Snapshots are built from what we inserted (the shape changelog.snapshot gives), not re-read.
+    now_iso = now.isoformat()
+    by_contact: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for key, child_rows in (("emails", email_rows), ("phones", phone_rows), ("tags", tag_rows)):
+        for r in child_rows:
+            by_contact.setdefault(r["contact_id"], {}).setdefault(key, []).append(
+                {k: v for k, v in r.items() if v is not None}
+            )
     entries = []
     for cid, values in zip(ids, contact_rows, strict=True):
-        snap = row_to_json(c_t, {**values, "id": cid})
-        snap["emails"] = [row_to_json(e_t, {"id": None, **r}) for r in by_contact_e.get(cid, [])]
-        snap["phones"] = [row_to_json(p_t, {"id": None, **r}) for r in by_contact_p.get(cid, [])]
-        snap["tags"] = [row_to_json(l_t, r) for r in by_contact_t.get(cid, [])]
+        snap = {k: v for k, v in values.items() if v is not None}
+        snap["id"] = cid
+        snap["created_at"] = snap["updated_at"] = now_iso
+        children = by_contact.get(cid, {})
+        snap["emails"] = children.get("emails", [])
+        snap["phones"] = children.get("phones", [])
+        snap["tags"] = children.get("tags", [])
         entries.append(("contact", "create", None, snap))
     log_many(session, entries)
     return ids

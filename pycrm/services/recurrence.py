@@ -84,8 +84,7 @@ def expand(
     if not rule:
         return (
             [start]
-            if (start < window_end
-            and start + duration > window_start)
+            if (start < window_end and start + duration > window_start)
             or (window_start <= start < window_end)
             else []
         )

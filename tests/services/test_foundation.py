@@ -185,3 +185,27 @@ def test_bulk_create_is_logged_and_searchable(sqlite_db: Database) -> None:
     with sqlite_db.read() as s:
         assert contacts.count_contacts(s) == 0
         assert s.execute(sa.text("SELECT count(*) FROM search_index")).scalar() == 0
+
+
+def test_bulk_and_single_writes_build_the_same_search_documents(sqlite_db: Database) -> None:
+    kwargs = {
+        "emails": ["zoe@example.org"],
+        "phones": ["+1 212 555 0100"],
+        "tags": ["vip"],
+        "notes": "likes jazz",
+        "title": "CFO",
+    }
+    with sqlite_db.write("single") as s:
+        single = contacts.create_contact(s, "Zoë Single", **kwargs).id
+    with sqlite_db.write("bulk") as s:
+        [bulk] = contacts.bulk_create_contacts(
+            s, [contacts.validate_new_contact("Zoë Single", **kwargs)]
+        )
+    with sqlite_db.read() as s:
+        docs = s.execute(
+            sa.text(
+                "SELECT rowid, name, emails, phones, tags, notes FROM search_index ORDER BY rowid"
+            )
+        ).all()
+    assert [d[0] for d in docs] == [single * 4, bulk * 4]
+    assert docs[0][1:] == docs[1][1:]
