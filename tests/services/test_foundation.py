@@ -209,3 +209,15 @@ def test_bulk_and_single_writes_build_the_same_search_documents(sqlite_db: Datab
         ).all()
     assert [d[0] for d in docs] == [single * 4, bulk * 4]
     assert docs[0][1:] == docs[1][1:]
+
+
+def test_revert_refuses_when_later_records_refer_to_created_ones(database: Database) -> None:
+    with database.write("import") as s:
+        [cid] = contacts.bulk_create_contacts(s, [contacts.validate_new_contact("Gil")])
+        batch = s.info["batch_id"]
+    with database.write("log") as s:
+        interactions.log_interaction(s, type="call", summary="hello", contact_id=cid)
+    with pytest.raises(Conflict, match="interaction"), database.write("undo") as s:
+        changelog.revert_batch(s, batch)
+    with database.read() as s:
+        assert len(interactions.list_interactions(s, contact_id=cid)) == 1
