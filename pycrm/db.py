@@ -10,7 +10,7 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,8 +83,39 @@ def _install_sqlite_pragmas(engine: sa.Engine, *, readonly: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        immediate = conn.get_execution_options().get("pycrm_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("pycrm_write", False):
+            _begin_immediate(conn.connection.driver_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+# Front ends may set this to tell the user why a write is waiting (the CLI prints to stderr).
+lock_wait_notice: Callable[[str], None] | None = None
+LOCK_NOTICE_AFTER_MS = 1_000
+
+
+def _begin_immediate(dbapi_conn: Any) -> None:
+    """Take the write lock; after a second of waiting say so, then keep waiting up to the timeout."""
+    dbapi_conn.execute(f"PRAGMA busy_timeout={LOCK_NOTICE_AFTER_MS}")
+    try:
+        try:
+            dbapi_conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        if lock_wait_notice is not None:
+            lock_wait_notice("another program is writing to the database; waiting for it…")
+        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS - LOCK_NOTICE_AFTER_MS}")
+        try:
+            dbapi_conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise DatabaseError(
+                f"the database stayed locked for {BUSY_TIMEOUT_MS // 1000} s by another program; "
+                "nothing was changed, try again"
+            ) from exc
+    finally:
+        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 @dataclass

@@ -127,3 +127,38 @@ def test_env_var_selects_database(tmp_path: Path) -> None:
         check=True,
     )
     assert out.stdout.strip() == str(target)
+
+
+def test_writer_waits_for_lock_and_says_so(db_path: Path) -> None:
+    """A second writer waits (with a notice after a second) instead of failing 'database is locked'."""
+    import threading
+
+    database = open_database(str(db_path))
+    notices: list[str] = []
+    dbmod.lock_wait_notice = notices.append
+    try:
+        holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        released = threading.Event()
+
+        def release_later() -> None:
+            # The holder keeps the lock until the waiting writer has announced that it waits.
+            for _ in range(200):
+                if notices:
+                    break
+                threading.Event().wait(0.05)
+            holder.execute("COMMIT")
+            released.set()
+
+        threading.Thread(target=release_later).start()
+        from pycrm.services import contacts
+
+        with database.write("add while locked") as session:
+            contacts.create_contact(session, "Patient Writer")
+        assert released.is_set()
+        assert notices and "waiting" in notices[0]
+        with database.read() as session:
+            assert contacts.count_contacts(session) == 1
+    finally:
+        dbmod.lock_wait_notice = None
+        database.close()

@@ -31,9 +31,11 @@ class CliContext:
     def database(self, *, create: bool = True) -> Database:
         """Open the database (creating or upgrading it as needed) once per command."""
         if self._database is None:
-            from pycrm.db import open_database
+            from pycrm import db as dbmodule
+            from pycrm.cli.output import note
 
-            self._database = open_database(self.settings.db, create=create)
+            dbmodule.lock_wait_notice = note
+            self._database = dbmodule.open_database(self.settings.db, create=create)
             if self._database.upgraded_from:
                 from pycrm.cli.output import note
 
