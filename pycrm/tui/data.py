@@ -1,0 +1,721 @@
+"""Loaders run inside workers: they call services and return plain objects for widgets.
+
+Nothing here touches a widget; every function opens its own session so it can run in a thread.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pycrm.db import Database
+
+CONTACT_PAGE = 100
+CARDS_PER_COLUMN = 40
+
+
+def safe(value: object) -> str:
+    """Text for display: control characters stripped (markup is disabled by the caller)."""
+    from pycrm.services.text import strip_control
+
+    if value is None:
+        return ""
+    return strip_control(str(value))
+
+
+def local(dt: datetime | None) -> datetime | None:
+    """An aware datetime in the local zone."""
+    return dt.astimezone() if dt is not None else None
+
+
+def short_date(dt: datetime | None, now: datetime | None = None) -> str:
+    """``2026-11-20`` style local date, or an empty string."""
+    loc = local(dt)
+    return loc.strftime("%Y-%m-%d") if loc else ""
+
+
+def money(minor: int, currency: str) -> str:
+    """Formatted money."""
+    from pycrm.money import format_money
+
+    return format_money(minor, currency)
+
+
+def money_totals(totals: dict[str, int]) -> str:
+    """``€1,200 · $300`` for totals per currency."""
+    return " · ".join(money(v, c) for c, v in sorted(totals.items())) or "—"
+
+
+# --------------------------------------------------------------------------------- contacts
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """One line of the contacts table."""
+
+    id: int
+    name: str
+    company: str
+    email: str
+    phone: str
+    tags: str
+    last_touch: str
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    """A window of contacts plus where it sits in the whole list."""
+
+    rows: list[ContactRow]
+    offset: int
+    total: int
+    query: str = ""
+    generation: int = 0
+
+
+def _rows(summaries: list[Any]) -> list[ContactRow]:
+    out = []
+    for s in summaries:
+        c = s.contact
+        out.append(
+            ContactRow(
+                id=c.id,
+                name=safe(c.display_name),
+                company=safe(s.company_name),
+                email=safe(s.emails[0][0]) if s.emails else "",
+                phone=safe(s.phones[0][0]) if s.phones else "",
+                tags=safe(", ".join(s.tags)),
+                last_touch=short_date(s.last_interaction_at),
+            )
+        )
+    return out
+
+
+def contact_page(
+    database: Database,
+    *,
+    offset: int = 0,
+    sort: str = "name",
+    tag: str | None = None,
+    company_id: int | None = None,
+    limit: int = CONTACT_PAGE,
+) -> ContactPage:
+    """One page of people (LIMIT/OFFSET), never the whole table."""
+    from pycrm.services import contacts
+
+    with database.read() as session:
+        if tag is None and company_id is None:
+            total = contacts.count_contacts(session)
+        else:
+            total = -1
+        summaries = contacts.list_contacts(
+            session, tag=tag, company_id=company_id, sort=sort, limit=limit, offset=offset
+        )
+        rows = _rows(summaries)
+    if total < 0:
+        total = offset + len(rows) + (1 if len(rows) == limit else 0)
+    return ContactPage(rows=rows, offset=offset, total=total)
+
+
+def search_available() -> bool:
+    """Whether the search service has landed."""
+    return importlib.util.find_spec("pycrm.services.search") is not None
+
+
+def search_contacts(database: Database, query: str, *, limit: int = CONTACT_PAGE) -> ContactPage:
+    """People matching ``query`` through the same search service as ``pycrm find``."""
+    import sqlalchemy as sa
+
+    from pycrm import models as m
+    from pycrm.services import contacts
+    from pycrm.services import search as search_service
+
+    with database.read() as session:
+        hits = search_service.search(session, query, limit=limit, kinds=("contact",))
+        ids = [h.id for h in hits]
+        found = {
+            c.id: c for c in session.scalars(sa.select(m.Contact).where(m.Contact.id.in_(ids)))
+        }  # type: ignore[union-attr]
+        ordered = [found[i] for i in ids if i in found]
+        rows = _rows(contacts.summarize(session, ordered))
+    return ContactPage(rows=rows, offset=0, total=len(rows), query=query)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search hit as plain data."""
+
+    kind: str
+    id: int
+    label: str
+    detail: str
+
+
+def search_any(
+    database: Database, query: str, *, kinds: tuple[str, ...] = ("contact",), limit: int = 20
+) -> list[Hit]:
+    """Search hits for the command palette."""
+    if not search_available() or not query.strip():
+        return []
+    from pycrm.services import search as search_service
+
+    with database.read() as session:
+        hits = search_service.search(session, query, limit=limit, kinds=kinds)
+        return [Hit(h.kind, h.id, safe(h.label), safe(h.detail)) for h in hits]
+
+
+def recent_contacts(database: Database, limit: int = 30) -> list[Hit]:
+    """People touched most recently (palette suggestions before typing)."""
+    from pycrm.services import contacts
+
+    with database.read() as session:
+        out = []
+        for s in contacts.list_contacts(session, sort="recent", limit=limit):
+            out.append(Hit("contact", s.contact.id or 0, safe(s.contact.display_name), ""))
+        return out
+
+
+def resolve_company(database: Database, name: str) -> tuple[int, str] | None:
+    """A company's id and name by exact (folded) name."""
+    from pycrm.services import companies
+
+    with database.read() as session:
+        company = companies.find_company_by_name(session, name)
+        if company is None or company.id is None:
+            return None
+        return company.id, safe(company.name)
+
+
+def resolve_contact(database: Database, text: str) -> tuple[int, str]:
+    """The one person ``text`` names (``#12`` or a search); raises NotFound / Ambiguous."""
+    from pycrm.services import contacts
+    from pycrm.services.errors import Ambiguous, Candidate, NotFound
+
+    text = text.strip()
+    with database.read() as session:
+        if text.lstrip("#").isdigit():
+            c = contacts.get_contact(session, int(text.lstrip("#")))
+            return c.id or 0, safe(c.display_name)
+    hits = search_any(database, text, kinds=("contact",), limit=5)
+    if not hits:
+        raise NotFound("contact", text)
+    exact = [h for h in hits if h.label.casefold() == text.casefold()]
+    if len(exact) == 1 or len(hits) == 1:
+        h = (exact or hits)[0]
+        return h.id, h.label
+    raise Ambiguous("contact", text, [Candidate(h.id, h.label) for h in hits])
+
+
+# --------------------------------------------------------------------------------- dossier
+
+
+@dataclass(frozen=True)
+class DealLine:
+    """A deal as one line: title, stage, value."""
+
+    id: int
+    title: str
+    stage: str
+    stage_kind: str
+    value: str
+    expected_close: str
+    contact: str = ""
+    company: str = ""
+
+
+@dataclass(frozen=True)
+class FollowUpLine:
+    """An open promise."""
+
+    id: int
+    what: str
+    due_at: datetime
+    contact_id: int | None
+    contact: str
+    deal_id: int | None
+    deal: str
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class MeetingLine:
+    """One meeting occurrence."""
+
+    id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    attendees: list[tuple[int, str]]
+    recurring: bool
+
+
+@dataclass(frozen=True)
+class InteractionLine:
+    """One entry of the timeline."""
+
+    id: int
+    type: str
+    direction: str
+    occurred_at: datetime
+    summary: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Dossier:
+    """Everything about one person, for the pre-call screen."""
+
+    id: int
+    name: str
+    title: str
+    company_id: int | None
+    company: str
+    emails: list[str]
+    phones: list[str]
+    tags: list[str]
+    preferred_channel: str
+    best_time: str
+    language: str
+    do_not_contact: bool
+    cadence_days: int | None
+    last_touch: datetime | None
+    address: str
+    notes: str
+    birthday: str
+    deals: list[DealLine]
+    followups: list[FollowUpLine]
+    meetings: list[MeetingLine]
+    timeline: list[InteractionLine]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _deal_line(s: Any) -> DealLine:
+    d = s.deal
+    return DealLine(
+        id=d.id,
+        title=safe(d.title),
+        stage=safe(s.stage_name),
+        stage_kind=s.stage_kind,
+        value=money(d.amount, d.currency),
+        expected_close=d.expected_close.isoformat() if d.expected_close else "",
+        contact=safe(s.contact_name),
+        company=safe(s.company_name),
+    )
+
+
+def _followup_line(s: Any) -> FollowUpLine:
+    f = s.followup
+    return FollowUpLine(
+        id=f.id,
+        what=safe(f.what),
+        due_at=f.due_at,
+        contact_id=f.contact_id,
+        contact=safe(s.contact_name),
+        deal_id=f.deal_id,
+        deal=safe(s.deal_title),
+        done=f.done_at is not None,
+    )
+
+
+def _meeting_line(o: Any) -> MeetingLine:
+    mt = o.meeting
+    return MeetingLine(
+        id=mt.id,
+        title=safe(mt.title),
+        starts_at=o.starts_at,
+        ends_at=o.ends_at,
+        location=safe(mt.location),
+        attendees=[(cid, safe(name)) for cid, name in o.attendees],
+        recurring=bool(mt.rrule),
+    )
+
+
+def dossier(database: Database, contact_id: int, now: datetime) -> Dossier:
+    """The pre-call dossier of one person."""
+    from pycrm.services import contacts, deals, followups, interactions, meetings
+
+    with database.read() as session:
+        c = contacts.get_contact(session, contact_id)
+        summary = contacts.summarize(session, [c])[0]
+        deal_lines = [_deal_line(s) for s in deals.list_deals(session, contact_id=contact_id)]
+        fups = [_followup_line(s) for s in followups.list_followups(session, contact_id=contact_id)]
+        occ = meetings.agenda(session, now, now + timedelta(days=60), contact_id=contact_id)
+        timeline = [
+            InteractionLine(
+                id=i.id or 0,
+                type=i.type,
+                direction=i.direction or "",
+                occurred_at=i.occurred_at,
+                summary=safe(i.summary),
+                body=safe(i.body),
+            )
+            for i in interactions.list_interactions(session, contact_id=contact_id, limit=100)
+        ]
+        address = ", ".join(
+            safe(x)
+            for x in (
+                c.address_street,
+                c.address_postcode,
+                c.address_city,
+                c.address_region,
+                c.address_country,
+            )
+            if x
+        )
+        birthday = ""
+        if c.birth_month and c.birth_day:
+            birthday = f"{c.birth_day:02d}/{c.birth_month:02d}" + (
+                f"/{c.birth_year}" if c.birth_year else ""
+            )
+        values = {
+            "display_name": c.display_name,
+            "title": c.title or "",
+            "company": summary.company_name or "",
+            "email": summary.emails[0][0] if summary.emails else "",
+            "phone": summary.phones[0][0] if summary.phones else "",
+            "tags": ", ".join(summary.tags),
+            "preferred_channel": c.preferred_channel or "",
+            "best_time": c.best_time or "",
+            "language": c.language or "",
+            "cadence_days": str(c.cadence_days or ""),
+            "notes": c.notes or "",
+        }
+        return Dossier(
+            id=c.id or 0,
+            name=safe(c.display_name),
+            title=safe(c.title),
+            company_id=c.company_id,
+            company=safe(summary.company_name),
+            emails=[safe(e) + (f" ({safe(lbl)})" if lbl else "") for e, lbl in summary.emails],
+            phones=[safe(p) + (f" ({safe(lbl)})" if lbl else "") for p, lbl in summary.phones],
+            tags=[safe(t) for t in summary.tags],
+            preferred_channel=safe(c.preferred_channel),
+            best_time=safe(c.best_time),
+            language=safe(c.language),
+            do_not_contact=bool(c.do_not_contact),
+            cadence_days=c.cadence_days,
+            last_touch=summary.last_interaction_at,
+            address=address,
+            notes=safe(c.notes),
+            birthday=birthday,
+            deals=deal_lines,
+            followups=fups,
+            meetings=[_meeting_line(o) for o in occ[:10]],
+            timeline=timeline,
+            values=values,
+        )
+
+
+# --------------------------------------------------------------------------------- deals
+
+
+@dataclass(frozen=True)
+class StageColumn:
+    """One pipeline column: the stage, its count and totals, and a window of cards."""
+
+    id: int
+    name: str
+    kind: str
+    count: int
+    totals: dict[str, int]
+    cards: list[DealLine]
+    offset: int
+
+
+@dataclass(frozen=True)
+class Board:
+    """The whole pipeline board."""
+
+    columns: list[StageColumn]
+
+
+def stage_list(database: Database) -> list[tuple[int, str, str]]:
+    """(id, name, kind) of every stage in order."""
+    from pycrm.services import stages
+
+    with database.read() as session:
+        return [(s.id or 0, safe(s.name), s.kind) for s in stages.list_stages(session)]
+
+
+def board(
+    database: Database, offsets: dict[int, int] | None = None, per_column: int = CARDS_PER_COLUMN
+) -> Board:
+    """Every stage with count, totals per currency and one window of cards."""
+    from pycrm.services import deals, stages
+
+    offsets = offsets or {}
+    with database.read() as session:
+        totals = _stage_totals(session)
+        columns = []
+        for st in stages.list_stages(session):
+            sid = st.id or 0
+            offset = offsets.get(sid, 0)
+            count, money_by = totals.get(sid, (0, {}))
+            offset = max(0, min(offset, max(0, count - 1)))
+            cards = [
+                _deal_line(s)
+                for s in deals.list_deals(session, stage=str(sid), limit=per_column, offset=offset)
+            ]
+            columns.append(StageColumn(sid, safe(st.name), st.kind, count, money_by, cards, offset))
+    return Board(columns)
+
+
+def _stage_totals(session: Any) -> dict[int, tuple[int, dict[str, int]]]:
+    """Count and value per currency of each stage (the pipeline report when it exists)."""
+    from pycrm.services import deals
+
+    if hasattr(deals, "stage_totals"):
+        return deals.stage_totals(session)  # type: ignore[no-any-return]
+    out: dict[int, tuple[int, dict[str, int]]] = {}
+    for s in deals.list_deals(session):
+        count, by = out.get(s.deal.stage_id, (0, {}))
+        by[s.deal.currency] = by.get(s.deal.currency, 0) + s.deal.amount
+        out[s.deal.stage_id] = (count + 1, by)
+    return out
+
+
+@dataclass(frozen=True)
+class DealView:
+    """One deal with its history, for the deal screen."""
+
+    line: DealLine
+    contact_id: int | None
+    company: str
+    probability: int
+    next_step: str
+    notes: str
+    lost_reason: str
+    history: list[tuple[str, datetime]]
+    followups: list[FollowUpLine]
+    timeline: list[InteractionLine]
+
+
+def deal_view(database: Database, deal_id: int) -> DealView:
+    """A deal with its stage history, follow-ups and interactions."""
+    from pycrm import models as m
+    from pycrm.services import deals, followups, interactions, stages
+
+    with database.read() as session:
+        d = deals.get_deal(session, deal_id)
+        stage = stages.get_stage(session, d.stage_id)
+        contact = session.get(m.Contact, d.contact_id) if d.contact_id else None
+        company = session.get(m.Company, d.company_id) if d.company_id else None
+        summary = deals.DealSummary(
+            d,
+            stage.name,
+            stage.kind,
+            stage.probability,
+            contact.display_name if contact else None,
+            company.name if company else None,
+        )
+        return DealView(
+            line=_deal_line(summary),
+            contact_id=d.contact_id,
+            company=safe(summary.company_name),
+            probability=summary.probability,
+            next_step=safe(d.next_step),
+            notes=safe(d.notes),
+            lost_reason=safe(d.lost_reason),
+            history=[(safe(n), at) for n, at in deals.stage_history(session, deal_id)],
+            followups=[
+                _followup_line(s) for s in followups.list_followups(session, deal_id=deal_id)
+            ],
+            timeline=[
+                InteractionLine(
+                    id=i.id or 0,
+                    type=i.type,
+                    direction=i.direction or "",
+                    occurred_at=i.occurred_at,
+                    summary=safe(i.summary),
+                    body=safe(i.body),
+                )
+                for i in interactions.list_interactions(session, deal_id=deal_id, limit=50)
+            ],
+        )
+
+
+# --------------------------------------------------------------------------------- follow-ups
+
+
+@dataclass(frozen=True)
+class FollowUpGroups:
+    """Open follow-ups split the way a person plans a day."""
+
+    overdue: list[FollowUpLine]
+    today: list[FollowUpLine]
+    upcoming: list[FollowUpLine]
+
+
+def followup_groups(database: Database, now: datetime, limit: int = 500) -> FollowUpGroups:
+    """Overdue, due today (local day) and upcoming open follow-ups."""
+    from pycrm.services import followups
+
+    local_now = now.astimezone()
+    start_today = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    end_today = start_today + timedelta(days=1)
+    with database.read() as session:
+        lines = [_followup_line(s) for s in followups.list_followups(session, limit=limit)]
+    overdue = [f for f in lines if f.due_at < start_today]
+    today = [f for f in lines if start_today <= f.due_at < end_today]
+    upcoming = [f for f in lines if f.due_at >= end_today]
+    return FollowUpGroups(overdue, today, upcoming)
+
+
+# --------------------------------------------------------------------------------- calendar
+
+
+def calendar(database: Database, now: datetime, days: int = 28) -> list[MeetingLine]:
+    """Meeting occurrences from the start of today for ``days`` days, recurrences expanded."""
+    from pycrm.services import meetings
+
+    start = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    with database.read() as session:
+        return [
+            _meeting_line(o)
+            for o in meetings.agenda(
+                session, start.astimezone(UTC), (start + timedelta(days=days)).astimezone(UTC)
+            )
+        ]
+
+
+# --------------------------------------------------------------------------------- today
+
+
+@dataclass(frozen=True)
+class TodayLine:
+    """One line of the Today screen: what it says and what Enter opens."""
+
+    text: str
+    target: str  # "contact:12", "deal:3", "followup:5" (opens its person or deal)
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class TodaySection:
+    """A heading and its lines."""
+
+    title: str
+    lines: list[TodayLine]
+
+
+def today(database: Database, now: datetime) -> list[TodaySection]:
+    """The day at a glance, from the agenda service."""
+    from pycrm.services import agenda
+
+    with database.read() as session:
+        day = agenda.today(session, now=now)
+        return _today_sections(day)
+
+
+def _attr(obj: Any, *names: str) -> Any:
+    for name in names:
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return None
+
+
+def _today_sections(day: Any) -> list[TodaySection]:
+    """Turn the agenda service's Agenda into plain lines (tolerant of its exact field names)."""
+    sections: list[TodaySection] = []
+
+    def add(title: str, items: Any, render: Any) -> None:
+        lines = [render(x) for x in (items or [])]
+        sections.append(TodaySection(f"{title} ({len(lines)})", [ln for ln in lines if ln]))
+
+    def meeting(o: Any) -> TodayLine:
+        mt = _attr(o, "meeting") or o
+        starts = _attr(o, "starts_at") or mt.starts_at
+        people = _attr(o, "attendees") or []
+        who = ", ".join(safe(n) for _, n in people)
+        target = f"contact:{people[0][0]}" if people else f"meeting:{mt.id}"
+        return TodayLine(f"{local(starts):%H:%M}  {safe(mt.title)}  {who}", target)
+
+    def followup(s: Any) -> TodayLine:
+        f = _attr(s, "followup") or s
+        who = safe(_attr(s, "contact_name") or "")
+        deal = safe(_attr(s, "deal_title") or "")
+        target = f"contact:{f.contact_id}" if f.contact_id else f"deal:{f.deal_id}"
+        extra = " · ".join(x for x in (who, deal) if x)
+        return TodayLine(f"{local(f.due_at):%d %b %H:%M}  {safe(f.what)}  {extra}", target)
+
+    def deal(s: Any) -> TodayLine:
+        d = _attr(s, "deal") or s
+        close = d.expected_close.isoformat() if d.expected_close else ""
+        return TodayLine(
+            f"{safe(d.title)}  {money(d.amount, d.currency)}  {close}  "
+            f"{safe(_attr(s, 'stage_name') or '')}",
+            f"deal:{d.id}",
+        )
+
+    def person(p: Any) -> TodayLine:
+        c = _attr(p, "contact") or p
+        cid = _attr(c, "id")
+        name = _attr(c, "display_name", "name", "label")
+        bits = []
+        for attr in ("days_since", "days_since_touch", "days"):
+            v = _attr(p, attr)
+            if v is not None:
+                bits.append(f"{v} days since last touch")
+                break
+        cadence = _attr(p, "cadence_days")
+        if cadence:
+            bits.append(f"cadence {cadence} days")
+        return TodayLine(f"{safe(name)}  {'  '.join(bits)}", f"contact:{cid}")
+
+    add("Meetings today", _attr(day, "meetings"), meeting)
+    add("Overdue follow-ups", _attr(day, "overdue"), followup)
+    add("Due today", _attr(day, "due_today", "today"), followup)
+    add("Deals closing within 7 days", _attr(day, "closing", "closing_soon", "deals_closing"), deal)
+    add("Stale deals", _attr(day, "stale", "stale_deals"), deal)
+    add("Birthdays", _attr(day, "birthdays"), person)
+    add(
+        "Going cold (due a touch)",
+        _attr(day, "cold", "due_touch", "touch_due", "going_cold"),
+        person,
+    )
+    return sections
+
+
+def parse_when(text: str, now: datetime, date_order: str = "dmy") -> datetime:
+    """A WHEN typed by the user, through the shared date parser."""
+    from pycrm.dates import parse_when as shared_parse_when
+
+    return shared_parse_when(text, now=now, date_order=date_order)
+
+
+def today_date(now: datetime) -> date:
+    """The local calendar day of ``now``."""
+    return now.astimezone().date()
+
+
+def agenda_available() -> bool:
+    """Whether the agenda service has landed."""
+    return importlib.util.find_spec("pycrm.services.agenda") is not None
+
+
+def today_fallback(database: Database, now: datetime) -> list[TodaySection]:
+    """Today from the meeting, follow-up and deal services (until the agenda service exists)."""
+    from types import SimpleNamespace
+
+    from pycrm.services import deals, followups, meetings
+
+    local_now = now.astimezone()
+    start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    with database.read() as session:
+        occ = meetings.agenda(session, start.astimezone(UTC), end.astimezone(UTC))
+        fups = followups.list_followups(session, until=end.astimezone(UTC))
+        closing = deals.list_deals(
+            session, status="open", closing_before=local_now.date() + timedelta(days=7)
+        )
+        day = SimpleNamespace(
+            meetings=occ,
+            overdue=[f for f in fups if f.followup.due_at < start],
+            due_today=[f for f in fups if f.followup.due_at >= start],
+            closing=[d for d in closing if d.deal.expected_close >= local_now.date()],
+        )
+        return _today_sections(day)

@@ -1,0 +1,34 @@
+"""What every screen of the app shares: reload on resume, `r`, and typed access to the app."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+from textual.screen import Screen
+
+if TYPE_CHECKING:
+    from pycrm.tui.app import PycrmApp
+
+
+class BaseScreen(Screen[None]):
+    """A screen that reloads from the database whenever it is shown (so CLI changes appear)."""
+
+    BINDINGS = [
+        Binding("r", "reload", "Refresh", id="screen.refresh", tooltip="Reload from the database"),
+    ]
+
+    @property
+    def crm(self) -> PycrmApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def action_reload(self) -> None:
+        """Reload what the screen shows."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Start loading the screen's data (in a worker)."""
