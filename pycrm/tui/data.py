@@ -101,16 +101,16 @@ def contact_page(
     sort: str = "name",
     tag: str | None = None,
     company_id: int | None = None,
-    limit: int = CONTACT_PAGE,
+    limit: int | None = None,
 ) -> ContactPage:
     """One page of people (LIMIT/OFFSET), never the whole table."""
     from pycrm.services import contacts
 
+    limit = limit or CONTACT_PAGE
+
     with database.read() as session:
-        if tag is None and company_id is None:
-            total = contacts.count_contacts(session)
-        else:
-            total = -1
+        unfiltered = tag is None and company_id is None
+        total = contacts.count_contacts(session) if unfiltered else -1
         summaries = contacts.list_contacts(
             session, tag=tag, company_id=company_id, sort=sort, limit=limit, offset=offset
         )

@@ -16,7 +16,12 @@ from pycrm.tui.screens.modals import ConfirmModal, PromptModal
 
 
 class StageCards(OptionList):
-    """The cards of one stage."""
+    """The cards of one stage; left / right go to the neighbouring column."""
+
+    BINDINGS = [
+        Binding("left", "screen.column(-1)", "◀", id="pipeline.left", show=False),
+        Binding("right", "screen.column(1)", "▶", id="pipeline.right", show=False),
+    ]
 
     def __init__(self, stage_id: int, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -27,8 +32,6 @@ class PipelineScreen(BaseScreen):
     """Deals by stage; arrows move between cards, `<` `>` move a deal, w wins, x loses."""
 
     BINDINGS = [
-        Binding("left", "column(-1)", "◀", id="pipeline.left", show=False),
-        Binding("right", "column(1)", "▶", id="pipeline.right", show=False),
         Binding("greater_than_sign,shift+right", "move(1)", "Next stage", id="pipeline.next",
                 tooltip="Move to the next stage"),
         Binding("less_than_sign,shift+left", "move(-1)", "Prev stage", id="pipeline.prev",
@@ -107,6 +110,8 @@ class PipelineScreen(BaseScreen):
             cards.add_options(options)
             if keep is not None and cards.option_count:
                 cards.highlighted = min(keep, cards.option_count - 1)
+            elif cards.option_count:
+                cards.action_first()
         if first:
             first_cards = next(iter(self.query(StageCards)), None)
             if first_cards is not None:

@@ -1,0 +1,376 @@
+"""Pilot tests: real keys on a real SQLite demo database, asserting on the screen and the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from textual.widgets import DataTable, OptionList, Static
+from tui_helpers import FIXED_NOW, drive, settle, shown
+
+from pycrm import models as m
+from pycrm.db import Database
+from pycrm.tui.app import PycrmApp, create_app
+from pycrm.tui.screens.contact import ContactScreen
+from pycrm.tui.screens.contacts import ContactsScreen
+from pycrm.tui.screens.deal import DealScreen
+from pycrm.tui.screens.followups import FollowUpsScreen
+from pycrm.tui.screens.pipeline import PipelineScreen, StageCards
+from pycrm.tui.screens.today import TodayScreen
+
+
+def app_for(database: Database) -> PycrmApp:
+    return create_app(database, now=FIXED_NOW)
+
+
+def test_starts_on_today_and_enter_opens_the_record(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        assert isinstance(app.screen, TodayScreen)
+        text = shown(app.screen.query_one("#today-list", OptionList))
+        assert "Overdue follow-ups" in text and "Deals closing within 7 days" in text
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactScreen | DealScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, TodayScreen)
+
+    drive(app, scenario)
+
+
+def test_contacts_show_one_page_and_enter_opens_the_dossier(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContactsScreen)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 60
+        assert "1–60 of 60" in shown(screen.query_one("#contacts-status", Static))
+        first_name = str(table.get_row_at(0)[1])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactScreen)
+        assert first_name in shown(app.screen.query_one("#dossier-head", Static))
+        assert "Timeline (newest first)" in shown(app.screen.query_one("#dossier-right", Static))
+
+    drive(app, scenario)
+
+
+def test_contacts_page_with_limit_offset(demo_db: Database, monkeypatch: Any) -> None:
+    from pycrm.tui import data
+
+    monkeypatch.setattr(data, "CONTACT_PAGE", 25)
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert table.row_count == 25
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert "26–50 of 60" in shown(screen.query_one("#contacts-status", Static))
+        await pilot.press("up")  # past the top: back to the previous page, cursor on its end
+        await settle(pilot)
+        assert "1–25 of 60" in shown(screen.query_one("#contacts-status", Static))
+        assert table.cursor_row == 24
+
+    drive(app, scenario)
+
+
+def _open_first_contact(pilot: Any) -> Any:
+    async def go() -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+
+    return go()
+
+
+def test_log_an_interaction_from_the_dossier(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await _open_first_contact(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContactScreen)
+        await pilot.press("l")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#field-type").value = "visit"
+        form.query_one("#field-when").value = "2026-11-19 15:30"
+        form.query_one("#field-summary").focus()
+        await pilot.press(*"[red]x[/red] demo")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "visit: [red]x[/red] demo" in shown(screen.query_one("#dossier-right", Static))
+        with demo_db.read() as session:
+            stored = session.scalars(
+                sa.select(m.Interaction)
+                .where(m.Interaction.contact_id == screen.contact_id)
+                .order_by(m.Interaction.id.desc())  # type: ignore[union-attr]
+            ).first()
+        assert stored is not None and stored.summary == "[red]x[/red] demo"
+        assert stored.type == "visit"
+
+    drive(app, scenario)
+
+
+def test_form_shows_bad_input_inline_and_does_not_save(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        await pilot.press(*"Zoe Test")
+        form.query_one("#field-email").focus()
+        await pilot.press(*"not-an-email")
+        await pilot.pause()
+        assert "not a valid e-mail" in shown(form.query_one("#error-email", Static))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form
+        await pilot.press("q")  # typed into the field, not a quit
+        assert app.is_running
+        await pilot.press("escape")
+        assert isinstance(app.screen, ContactsScreen)
+        with demo_db.read() as session:
+            assert (
+                session.scalar(
+                    sa.select(sa.func.count()).where(m.Contact.display_name == "Zoe Test")
+                )
+                == 0
+            )
+
+    drive(app, scenario)
+
+
+def test_add_a_follow_up_then_undo_it(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await _open_first_contact(pilot)
+        screen = app.screen
+        await pilot.press("f")
+        await pilot.pause()
+        form = app.screen
+        await pilot.press(*"Send the brochure")
+        form.query_one("#field-when").value = "2026-11-27 09:00"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Send the brochure" in shown(screen.query_one("#dossier-left", Static))
+        with demo_db.read() as session:
+            assert (
+                session.scalar(
+                    sa.select(sa.func.count()).where(m.FollowUp.what == "Send the brochure")
+                )
+                == 1
+            )
+        await pilot.press("u")
+        await settle(pilot)
+        notes = [n.message for n in app._notifications]
+        assert any("Undone: add follow-up" in n for n in notes)
+        assert "Send the brochure" not in shown(screen.query_one("#dossier-left", Static))
+        with demo_db.read() as session:
+            assert (
+                session.scalar(
+                    sa.select(sa.func.count()).where(m.FollowUp.what == "Send the brochure")
+                )
+                == 0
+            )
+
+    drive(app, scenario)
+
+
+def test_pipeline_moves_a_deal_and_records_history(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PipelineScreen)
+        assert screen.query(StageCards).first().has_focus
+        await pilot.press("right")
+        cards = list(screen.query(StageCards))[1]
+        assert cards.has_focus
+        deal_id = screen.current_deal()
+        assert deal_id is not None
+        head = shown(screen.query_one(f"#head-{cards.stage_id}", Static))
+        assert head.startswith("Qualified  2")
+        await pilot.press("greater_than_sign")
+        await settle(pilot)
+        with demo_db.read() as session:
+            deal = session.get(m.Deal, deal_id)
+            stage = session.get(m.Stage, deal.stage_id)
+            history = session.scalars(
+                sa.select(m.DealStageHistory.stage_id).where(m.DealStageHistory.deal_id == deal_id)
+            ).all()
+        assert stage.name == "Proposal"
+        assert stage.id in history
+        second = list(screen.query(StageCards))[2]
+        assert f"deal-{deal_id}" in [
+            second.get_option_at_index(i).id for i in range(second.option_count)
+        ]
+
+    drive(app, scenario)
+
+
+def test_pipeline_lost_needs_a_reason(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("3")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("right")
+        deal_id = screen.current_deal()
+        assert deal_id is not None
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press(*"too expensive", "enter")
+        await settle(pilot)
+        with demo_db.read() as session:
+            deal = session.get(m.Deal, deal_id)
+            assert deal.lost_reason == "too expensive"
+            assert session.get(m.Stage, deal.stage_id).kind == "lost"
+
+    drive(app, scenario)
+
+
+def test_follow_ups_mark_done_and_open(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, FollowUpsScreen)
+        text = shown(screen.query_one(OptionList))
+        assert "Overdue (" in text and "Today (" in text and "Upcoming (" in text
+        fid = screen.current()
+        assert fid is not None
+        await pilot.press("d")
+        await settle(pilot)
+        with demo_db.read() as session:
+            assert session.get(m.FollowUp, fid).done_at is not None
+        assert fid not in screen.lines
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactScreen | DealScreen)
+
+    drive(app, scenario)
+
+
+def test_bulk_done_with_selection(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("v", "v")
+        chosen = set(screen.selected)
+        assert len(chosen) == 2
+        await pilot.press("d")
+        await settle(pilot)
+        with demo_db.read() as session:
+            for fid in chosen:
+                assert session.get(m.FollowUp, fid).done_at is not None
+
+    drive(app, scenario)
+
+
+def test_delete_asks_first(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        name = str(table.get_row_at(0)[1])
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("n")
+        await settle(pilot)
+        with demo_db.read() as session:
+            assert session.scalar(sa.select(sa.func.count()).where(m.Contact.display_name == name))
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        with demo_db.read() as session:
+            assert not session.scalar(
+                sa.select(sa.func.count()).where(m.Contact.display_name == name)
+            )
+
+    drive(app, scenario)
+
+
+def test_markup_in_names_is_shown_literally(demo_db: Database) -> None:
+    from pycrm.services import contacts
+
+    with demo_db.write("add", source="cli") as session:
+        cid = contacts.create_contact(session, "[bold red]Evil[/] \x1b[31mName", emails=[]).id
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        app.open_contact(cid)
+        await settle(pilot)
+        head = shown(app.screen.query_one("#dossier-head", Static))
+        assert "[bold red]Evil[/] " in head
+        assert "\x1b" not in head
+
+    drive(app, scenario)
+
+
+def test_cli_changes_appear_on_refresh(demo_db: Database) -> None:
+    from pycrm.services import contacts
+
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        with demo_db.write("add", source="cli") as session:
+            contacts.create_contact(session, "Aaron Aardvark")
+        await pilot.press("r")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert str(table.get_row_at(0)[1]) == "Aaron Aardvark"
+
+    drive(app, scenario)
+
+
+def test_q_quits(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+    drive(app, scenario)
+
+
+def test_works_at_80x24(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        for key in "12345":
+            await pilot.press(key)
+            await settle(pilot)
+        assert app.current_mode == "calendar"
+        assert "meeting(s) in the next 4 weeks" in shown(app.screen.query_one("#calendar-status"))
+
+    drive(app, scenario, size=(80, 24))
