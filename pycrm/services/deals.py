@@ -277,3 +277,16 @@ def stage_history(session: Session, deal_id: int) -> list[tuple[str, datetime]]:
             .order_by(h.entered_at, h.id)  # type: ignore[arg-type]
         )
     ]
+
+
+def stage_totals(session: Session) -> dict[int, tuple[int, dict[str, int]]]:
+    """Per stage id: how many deals and their total amount per currency (one GROUP BY)."""
+    out: dict[int, tuple[int, dict[str, int]]] = {}
+    query = sa.select(
+        m.Deal.stage_id, m.Deal.currency, sa.func.count(), sa.func.sum(m.Deal.amount)
+    ).group_by(m.Deal.stage_id, m.Deal.currency)
+    for stage_id, currency, count, total in session.execute(query):
+        seen, by_currency = out.get(stage_id, (0, {}))
+        by_currency[currency] = int(total or 0)
+        out[stage_id] = (seen + int(count), by_currency)
+    return out

@@ -150,7 +150,7 @@ class PycrmApp(App[None]):
         return data.parse_when(text, self.now(), self.settings.date_order)
 
     def on_mount(self) -> None:
-        self.sub_title = str(self.database.path or self.database.url)
+        self.sub_title = self.database.path.name if self.database.path else "PostgreSQL"
         self.switch_mode("today")
 
     def on_app_focus(self) -> None:

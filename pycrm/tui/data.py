@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 CONTACT_PAGE = 100
 CARDS_PER_COLUMN = 40
+TODAY_LINES = 12
 
 
 def safe(value: object) -> str:
@@ -468,14 +469,7 @@ def _stage_totals(session: Any) -> dict[int, tuple[int, dict[str, int]]]:
     """Count and value per currency of each stage (the pipeline report when it exists)."""
     from pycrm.services import deals
 
-    if hasattr(deals, "stage_totals"):
-        return deals.stage_totals(session)  # type: ignore[no-any-return]
-    out: dict[int, tuple[int, dict[str, int]]] = {}
-    for s in deals.list_deals(session):
-        count, by = out.get(s.deal.stage_id, (0, {}))
-        by[s.deal.currency] = by.get(s.deal.currency, 0) + s.deal.amount
-        out[s.deal.stage_id] = (count + 1, by)
-    return out
+    return deals.stage_totals(session)
 
 
 @dataclass(frozen=True)
@@ -623,8 +617,11 @@ def _today_sections(day: Any) -> list[TodaySection]:
     sections: list[TodaySection] = []
 
     def add(title: str, items: Any, render: Any) -> None:
-        lines = [render(x) for x in (items or [])]
-        sections.append(TodaySection(f"{title} ({len(lines)})", [ln for ln in lines if ln]))
+        items = list(items or [])
+        lines = [render(x) for x in items[:TODAY_LINES]]
+        if len(items) > TODAY_LINES:
+            lines.append(TodayLine(f"… and {len(items) - TODAY_LINES:,} more", "more", "dim"))
+        sections.append(TodaySection(f"{title} ({len(items):,})", lines))
 
     def meeting(o: Any) -> TodayLine:
         mt = _attr(o, "meeting") or o

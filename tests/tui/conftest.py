@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tui_helpers import FIXED_NOW
+
+# Times on screen are local: pin the zone so snapshots match on every machine.
+os.environ["TZ"] = "America/Sao_Paulo"
+time.tzset()
 
 from pycrm.db import Database, open_database
 

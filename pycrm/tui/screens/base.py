@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
@@ -23,8 +24,14 @@ class BaseScreen(Screen[None]):
         """The app, typed."""
         return self.app  # type: ignore[return-value]
 
+    _resumed_at = -1.0
+
     def on_screen_resume(self) -> None:
-        self.reload()
+        # Switching mode posts ScreenResume twice on first show; one load is enough.
+        now = time.monotonic()
+        if now - self._resumed_at > 0.25:
+            self.reload()
+        self._resumed_at = now
 
     def action_reload(self) -> None:
         """Reload what the screen shows."""

@@ -72,6 +72,7 @@ class ContactsScreen(BaseScreen):
         self.company: tuple[int, str] | None = None
         self.query_text = ""
         self.generation = 0
+        self.shown_generation = -1
         self.selected: set[int] = set()
         self.rows: list[data.ContactRow] = []
         self.cursor_to: str = "keep"
@@ -128,6 +129,7 @@ class ContactsScreen(BaseScreen):
         """Put one page in the table (only if it answers the latest request)."""
         if generation != self.generation:
             return
+        self.shown_generation = generation
         table = self.query_one(ContactTable)
         keep = table.cursor_row
         self.page_offset, self.page_total, self.rows = page.offset, page.total, page.rows

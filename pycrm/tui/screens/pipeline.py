@@ -92,8 +92,9 @@ class PipelineScreen(BaseScreen):
         for col in board.columns:
             head = Text()
             head.append(col.name, style="bold")
-            head.append(f"  {col.count}\n")
-            head.append(data.money_totals(col.totals))
+            head.append(f"  {col.count:,}")
+            for currency, total in sorted(col.totals.items()):
+                head.append("\n" + data.money(total, currency))
             self.query_one(f"#head-{col.id}", Static).update(head)
             cards = self.query_one(f"#cards-{col.id}", StageCards)
             keep = cards.highlighted
