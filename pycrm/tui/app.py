@@ -7,7 +7,7 @@ import importlib.util
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -103,7 +103,7 @@ class PycrmApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "pycrm"
     COMMANDS = App.COMMANDS | {ContactCommands}
-    MODES: dict[str, Any] = {
+    MODES: ClassVar[dict[str, Any]] = {
         "today": TodayScreen,
         "contacts": ContactsScreen,
         "pipeline": PipelineScreen,

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from tui_helpers import FIXED_NOW
 
+from pycrm.db import Database, open_database
+
 # Times on screen are local: pin the zone so snapshots match on every machine.
 os.environ["TZ"] = "America/Sao_Paulo"
 time.tzset()
-
-from pycrm.db import Database, open_database
 
 
 @pytest.fixture(scope="session")

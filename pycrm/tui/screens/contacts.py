@@ -45,7 +45,7 @@ class ContactsScreen(BaseScreen):
     BINDINGS = [
         Binding("slash", "search", "Search", id="contacts.search", tooltip="Search people"),
         Binding("a", "add", "Add", id="contacts.add", tooltip="Add a person"),
-        Binding("space", "toggle", "Select", id="contacts.toggle", tooltip="Select this row"),
+        Binding("space", "toggle_select", "Select", id="contacts.toggle", tooltip="Select this row"),
         Binding(
             "ctrl+a", "select_all", "All", id="contacts.select_all", tooltip="Select all shown"
         ),
@@ -239,7 +239,7 @@ class ContactsScreen(BaseScreen):
         mark = "✓" if cid in self.selected else " "
         table.update_cell(str(cid), "sel", Text(mark, style="bold"))
 
-    def action_toggle(self) -> None:
+    def action_toggle_select(self) -> None:
         """Select or unselect the row under the cursor."""
         cid = self.current_id()
         if cid is None:

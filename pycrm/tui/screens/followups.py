@@ -22,7 +22,7 @@ class FollowUpsScreen(BaseScreen):
     BINDINGS = [
         Binding("space,d", "done", "Done", id="followups.done", tooltip="Mark done"),
         Binding("s", "snooze", "Snooze", id="followups.snooze", tooltip="Snooze to a WHEN"),
-        Binding("v", "toggle", "Select", id="followups.toggle", tooltip="Select this follow-up"),
+        Binding("v", "toggle_select", "Select", id="followups.toggle", tooltip="Select this follow-up"),
         Binding("ctrl+a", "select_all", "All", id="followups.select_all", tooltip="Select all"),
         Binding("a", "add", "Add", id="followups.add", tooltip="Add a follow-up"),
         Binding("delete", "delete", "Delete", id="followups.delete", tooltip="Delete"),
@@ -125,7 +125,7 @@ class FollowUpsScreen(BaseScreen):
         elif f.deal_id:
             self.crm.open_deal(f.deal_id)
 
-    def action_toggle(self) -> None:
+    def action_toggle_select(self) -> None:
         """Select or unselect the follow-up under the cursor."""
         cur = self.current()
         if cur is None:

@@ -38,7 +38,7 @@ class PipelineScreen(BaseScreen):
                 tooltip="Move to the previous stage"),
         Binding("w", "won", "Won", id="pipeline.won", tooltip="Mark won"),
         Binding("x", "lost", "Lost", id="pipeline.lost", tooltip="Mark lost, with a reason"),
-        Binding("space", "toggle", "Select", id="pipeline.toggle", tooltip="Select this deal"),
+        Binding("space", "toggle_select", "Select", id="pipeline.toggle", tooltip="Select this deal"),
         Binding("ctrl+a", "select_all", "All", id="pipeline.select_all", tooltip="Select the column"),
         Binding("a", "add", "Add", id="pipeline.add", tooltip="Open a deal"),
         Binding("delete", "delete", "Delete", id="pipeline.delete", tooltip="Delete deal(s)"),
@@ -193,7 +193,7 @@ class PipelineScreen(BaseScreen):
         if event.option.id and event.option.id.startswith("deal-"):
             self.crm.open_deal(int(event.option.id.removeprefix("deal-")))
 
-    def action_toggle(self) -> None:
+    def action_toggle_select(self) -> None:
         """Select or unselect the deal under the cursor."""
         deal = self.current_deal()
         cards = self.focused_cards()
