@@ -154,7 +154,8 @@ class PycrmApp(App[None]):
         self.switch_mode("today")
 
     def on_app_focus(self) -> None:
-        self.refresh_screen()
+        if isinstance(self.screen, BaseScreen):
+            self.screen.request_reload()
 
     def refresh_screen(self) -> None:
         """Reload the current screen from the database."""
@@ -194,6 +195,9 @@ class PycrmApp(App[None]):
     def open_target(self, target: str) -> None:
         """Open ``contact:12`` / ``deal:3`` / ``meeting:4`` style targets."""
         kind, _, ref = target.partition(":")
+        if kind == "screen" and ref in self._modes:
+            self.action_screen(ref)
+            return
         if not ref.isdigit():
             return
         if kind == "contact":

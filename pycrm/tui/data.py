@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pycrm.db import Database
 
-CONTACT_PAGE = 100
+CONTACT_PAGE = 50
 CARDS_PER_COLUMN = 40
 TODAY_LINES = 12
 
@@ -616,11 +616,12 @@ def _today_sections(day: Any) -> list[TodaySection]:
     """Turn the agenda service's Agenda into plain lines (tolerant of its exact field names)."""
     sections: list[TodaySection] = []
 
-    def add(title: str, items: Any, render: Any) -> None:
+    def add(title: str, items: Any, render: Any, more: str = "today") -> None:
         items = list(items or [])
         lines = [render(x) for x in items[:TODAY_LINES]]
         if len(items) > TODAY_LINES:
-            lines.append(TodayLine(f"… and {len(items) - TODAY_LINES:,} more", "more", "dim"))
+            rest = len(items) - TODAY_LINES
+            lines.append(TodayLine(f"… and {rest:,} more", f"screen:{more}", "dim"))
         sections.append(TodaySection(f"{title} ({len(items):,})", lines))
 
     def meeting(o: Any) -> TodayLine:
@@ -664,10 +665,15 @@ def _today_sections(day: Any) -> list[TodaySection]:
         return TodayLine(f"{safe(name)}  {'  '.join(bits)}", f"contact:{cid}")
 
     add("Meetings today", _attr(day, "meetings"), meeting)
-    add("Overdue follow-ups", _attr(day, "overdue"), followup)
-    add("Due today", _attr(day, "due_today", "today"), followup)
-    add("Deals closing within 7 days", _attr(day, "closing", "closing_soon", "deals_closing"), deal)
-    add("Stale deals", _attr(day, "stale", "stale_deals"), deal)
+    add("Overdue follow-ups", _attr(day, "overdue"), followup, "followups")
+    add("Due today", _attr(day, "due_today", "today"), followup, "followups")
+    add(
+        "Deals closing within 7 days",
+        _attr(day, "closing", "closing_soon", "deals_closing"),
+        deal,
+        "pipeline",
+    )
+    add("Stale deals", _attr(day, "stale", "stale_deals"), deal, "pipeline")
     add("Birthdays", _attr(day, "birthdays"), person)
     add(
         "Going cold (due a touch)",

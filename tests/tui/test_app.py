@@ -48,8 +48,8 @@ def test_contacts_show_one_page_and_enter_opens_the_dossier(demo_db: Database) -
         screen = app.screen
         assert isinstance(screen, ContactsScreen)
         table = screen.query_one(DataTable)
-        assert table.row_count == 60
-        assert "1–60 of 60" in shown(screen.query_one("#contacts-status", Static))
+        assert table.row_count == 50
+        assert "1–50 of 60" in shown(screen.query_one("#contacts-status", Static))
         first_name = str(table.get_row_at(0)[1])
         await pilot.press("enter")
         await settle(pilot)
@@ -374,3 +374,35 @@ def test_works_at_80x24(demo_db: Database) -> None:
         assert "meeting(s) in the next 4 weeks" in shown(app.screen.query_one("#calendar-status"))
 
     drive(app, scenario, size=(80, 24))
+
+
+def test_key_6_opens_reports_only_when_the_reports_screen_exists(
+    demo_db: Database, monkeypatch: Any
+) -> None:
+    import importlib.machinery
+    import sys
+    import types
+
+    from textual.screen import Screen
+    from textual.widgets import Label
+
+    from pycrm.tui import app as app_module
+
+    assert "reports" not in app_for(demo_db)._modes or app_module.reports_available()
+
+    class FakeReports(Screen[None]):
+        def compose(self) -> Any:
+            yield Label("fake reports")
+
+    module = types.ModuleType("pycrm.tui.screens.reports")
+    module.__spec__ = importlib.machinery.ModuleSpec("pycrm.tui.screens.reports", None)
+    module.ReportsScreen = FakeReports  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pycrm.tui.screens.reports", module)
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("6")
+        await settle(pilot)
+        assert isinstance(app.screen, FakeReports)
+
+    drive(app, scenario)

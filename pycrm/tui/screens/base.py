@@ -27,7 +27,10 @@ class BaseScreen(Screen[None]):
     _resumed_at = -1.0
 
     def on_screen_resume(self) -> None:
-        # Switching mode posts ScreenResume twice on first show; one load is enough.
+        self.request_reload()
+
+    def request_reload(self) -> None:
+        """Reload unless a reload was just asked for (switching posts ScreenResume twice)."""
         now = time.monotonic()
         if now - self._resumed_at > 0.25:
             self.reload()

@@ -45,7 +45,9 @@ class ContactsScreen(BaseScreen):
     BINDINGS = [
         Binding("slash", "search", "Search", id="contacts.search", tooltip="Search people"),
         Binding("a", "add", "Add", id="contacts.add", tooltip="Add a person"),
-        Binding("space", "toggle_select", "Select", id="contacts.toggle", tooltip="Select this row"),
+        Binding(
+            "space", "toggle_select", "Select", id="contacts.toggle", tooltip="Select this row"
+        ),
         Binding(
             "ctrl+a", "select_all", "All", id="contacts.select_all", tooltip="Select all shown"
         ),

@@ -22,7 +22,9 @@ class FollowUpsScreen(BaseScreen):
     BINDINGS = [
         Binding("space,d", "done", "Done", id="followups.done", tooltip="Mark done"),
         Binding("s", "snooze", "Snooze", id="followups.snooze", tooltip="Snooze to a WHEN"),
-        Binding("v", "toggle_select", "Select", id="followups.toggle", tooltip="Select this follow-up"),
+        Binding(
+            "v", "toggle_select", "Select", id="followups.toggle", tooltip="Select this follow-up"
+        ),
         Binding("ctrl+a", "select_all", "All", id="followups.select_all", tooltip="Select all"),
         Binding("a", "add", "Add", id="followups.add", tooltip="Add a follow-up"),
         Binding("delete", "delete", "Delete", id="followups.delete", tooltip="Delete"),
@@ -160,7 +162,8 @@ class FollowUpsScreen(BaseScreen):
             return f"Done: {whats[0]}" if len(ids) == 1 else f"Marked {len(ids)} follow-ups done"
 
         self.selected.clear()
-        self.crm.run_write(f"done {len(ids)} follow-up(s)", write)
+        label = f"done: {whats[0]}" if len(ids) == 1 and whats else f"done {len(ids)} follow-ups"
+        self.crm.run_write(label, write)
 
     def action_snooze(self) -> None:
         """Snooze the follow-up(s) to a WHEN typed in a prompt."""
@@ -182,7 +185,7 @@ class FollowUpsScreen(BaseScreen):
                 return f"Snoozed {len(ids)} follow-up(s) to {until.astimezone():%a %d %b %H:%M}"
 
             self.selected.clear()
-            self.crm.run_write(f"snooze {len(ids)} follow-up(s)", write)
+            self.crm.run_write(f"snooze {len(ids)} follow-up(s) to {when.strip()}", write)
 
         self.app.push_screen(
             PromptModal(

@@ -268,7 +268,11 @@ class PipelineScreen(BaseScreen):
             return f"Moved {len(moves)} deals"
 
         self.selected.clear()
-        label = f"move {len(moves)} deal(s)"
+        if len(moves) == 1:
+            deal, stage = next(iter(moves.items()))
+            label = f"move {self.titles.get(deal, deal)} to {stage.name}"
+        else:
+            label = f"move {len(moves)} deals"
         self.crm.run_write(label, write)
 
     def _ask_reason(self, then: object) -> None:
@@ -295,7 +299,7 @@ class PipelineScreen(BaseScreen):
             return f"Won: {', '.join(str(self.titles.get(d, d)) for d in ids[:3])}"
 
         self.selected.clear()
-        self.crm.run_write(f"mark {len(ids)} deal(s) won", write)
+        self.crm.run_write(f"won: {', '.join(str(self.titles.get(d, d)) for d in ids[:3])}", write)
 
     def action_lost(self) -> None:
         """Mark the deal(s) lost with a reason."""
@@ -312,7 +316,8 @@ class PipelineScreen(BaseScreen):
                 return f"Lost: {', '.join(str(self.titles.get(d, d)) for d in ids[:3])}"
 
             self.selected.clear()
-            self.crm.run_write(f"mark {len(ids)} deal(s) lost", write)
+            names = ", ".join(str(self.titles.get(d, d)) for d in ids[:3])
+            self.crm.run_write(f"lost: {names}", write)
 
         self._ask_reason(lose)
 
