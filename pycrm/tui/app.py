@@ -9,10 +9,12 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.markup import escape as escape_markup
 from textual.screen import ModalScreen, Screen
 
 from pycrm.tui import data
@@ -62,8 +64,9 @@ class ContactCommands(Provider):
         app: PycrmApp = self.app  # type: ignore[assignment]
         for hit in getattr(self, "recent", [])[:10]:
             yield DiscoveryHit(
-                f"Go to contact: {hit.label}",
+                Text(f"Go to contact: {hit.label}"),
                 lambda cid=hit.id: app.open_contact(cid),
+                text=f"Go to contact: {hit.label}",
                 help="recently in touch",
             )
 
@@ -90,10 +93,10 @@ class ContactCommands(Provider):
             label = f"Go to contact: {hit.label}"
             yield Hit(
                 max(matcher.match(hit.label), 0.5),
-                label,
+                Text(label),  # a Text prompt is shown literally, never as markup
                 lambda cid=hit.id: app.open_contact(cid),
                 text=label,
-                help=hit.detail,
+                help=escape_markup(hit.detail),
             )
 
 

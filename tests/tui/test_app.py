@@ -406,3 +406,48 @@ def test_key_6_opens_reports_only_when_the_reports_screen_exists(
         assert isinstance(app.screen, FakeReports)
 
     drive(app, scenario)
+
+
+def test_bulk_tag_contacts_and_bulk_move_deals(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("space", "space")
+        chosen = set(screen.selected)
+        assert len(chosen) == 2
+        await pilot.press("g")
+        await pilot.pause()
+        await pilot.press(*"hot-lead", "enter")
+        await settle(pilot)
+        with demo_db.read() as session:
+            tagged = set(
+                session.scalars(
+                    sa.select(m.ContactTag.contact_id)
+                    .join(m.Tag, m.Tag.id == m.ContactTag.tag_id)
+                    .where(m.Tag.name == "hot-lead")
+                )
+            )
+        assert tagged == chosen
+        assert "hot-lead" in str(screen.query_one(DataTable).get_row_at(0)[5])
+
+        await pilot.press("3")
+        await settle(pilot)
+        board = app.screen
+        await pilot.press("right", "space", "space")
+        deals = set(board.selected)
+        assert len(deals) == 2
+        await pilot.press("shift+right")
+        await settle(pilot)
+        with demo_db.read() as session:
+            names = {session.get(m.Stage, session.get(m.Deal, d).stage_id).name for d in deals}
+        assert names == {"Proposal"}
+        await pilot.press("u")
+        await settle(pilot)
+        with demo_db.read() as session:
+            names = {session.get(m.Stage, session.get(m.Deal, d).stage_id).name for d in deals}
+        assert names == {"Qualified"}
+
+    drive(app, scenario)
