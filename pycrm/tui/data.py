@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from pycrm.db import Database
 
 CONTACT_PAGE = 50
-CARDS_PER_COLUMN = 40
+CARDS_PER_COLUMN = 20
 TODAY_LINES = 12
 
 

@@ -16,7 +16,14 @@ class BaseScreen(Screen[None]):
     """A screen that reloads from the database whenever it is shown (so CLI changes appear)."""
 
     BINDINGS = [
-        Binding("r", "reload", "Refresh", id="screen.refresh", tooltip="Reload from the database"),
+        Binding(
+            "r",
+            "reload",
+            "Refresh",
+            id="screen.refresh",
+            tooltip="Reload from the database",
+            show=False,
+        ),
     ]
 
     @property

@@ -111,7 +111,14 @@ class ContactScreen(BaseScreen):
         Binding("n", "deal", "New deal", id="contact.deal", tooltip="Open a deal"),
         Binding("e", "edit", "Edit", id="contact.edit", tooltip="Edit this person"),
         Binding("a", "log", "Add", id="contact.add", show=False),
-        Binding("delete", "delete", "Delete", id="contact.delete", tooltip="Delete this person"),
+        Binding(
+            "delete",
+            "delete",
+            "Delete",
+            id="contact.delete",
+            tooltip="Delete this person",
+            show=False,
+        ),
     ]
 
     def __init__(self, contact_id: int) -> None:

@@ -49,17 +49,39 @@ class ContactsScreen(BaseScreen):
             "space", "toggle_select", "Select", id="contacts.toggle", tooltip="Select this row"
         ),
         Binding(
-            "ctrl+a", "select_all", "All", id="contacts.select_all", tooltip="Select all shown"
+            "ctrl+a",
+            "select_all",
+            "All",
+            id="contacts.select_all",
+            tooltip="Select all shown",
+            show=False,
         ),
         Binding("t", "filter_tag", "Tag filter", id="contacts.tag", tooltip="Show one tag"),
         Binding(
-            "c", "filter_company", "Company", id="contacts.company", tooltip="Show one company"
+            "c",
+            "filter_company",
+            "Company",
+            id="contacts.company",
+            tooltip="Show one company",
+            show=False,
         ),
         Binding("o", "sort", "Sort", id="contacts.sort", tooltip="Sort by name / recent / value"),
         Binding(
-            "g", "bulk_tag", "Tag selected", id="contacts.bulk_tag", tooltip="Tag the selection"
+            "g",
+            "bulk_tag",
+            "Tag selected",
+            id="contacts.bulk_tag",
+            tooltip="Tag the selection",
+            show=False,
         ),
-        Binding("delete", "delete", "Delete", id="contacts.delete", tooltip="Delete the selection"),
+        Binding(
+            "delete",
+            "delete",
+            "Delete",
+            id="contacts.delete",
+            tooltip="Delete the selection",
+            show=False,
+        ),
         Binding("right_square_bracket", "page(1)", "Next page", id="contacts.next", show=False),
         Binding("left_square_bracket", "page(-1)", "Prev page", id="contacts.prev", show=False),
         Binding("escape", "clear", "Clear", id="contacts.clear", show=False),

@@ -25,9 +25,16 @@ class FollowUpsScreen(BaseScreen):
         Binding(
             "v", "toggle_select", "Select", id="followups.toggle", tooltip="Select this follow-up"
         ),
-        Binding("ctrl+a", "select_all", "All", id="followups.select_all", tooltip="Select all"),
-        Binding("a", "add", "Add", id="followups.add", tooltip="Add a follow-up"),
-        Binding("delete", "delete", "Delete", id="followups.delete", tooltip="Delete"),
+        Binding(
+            "ctrl+a",
+            "select_all",
+            "All",
+            id="followups.select_all",
+            tooltip="Select all",
+            show=False,
+        ),
+        Binding("a", "add", "Add", id="followups.add", tooltip="Add a follow-up", show=False),
+        Binding("delete", "delete", "Delete", id="followups.delete", tooltip="Delete", show=False),
     ]
 
     def __init__(self) -> None:

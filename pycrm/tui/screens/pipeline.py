@@ -39,9 +39,9 @@ class PipelineScreen(BaseScreen):
         Binding("w", "won", "Won", id="pipeline.won", tooltip="Mark won"),
         Binding("x", "lost", "Lost", id="pipeline.lost", tooltip="Mark lost, with a reason"),
         Binding("space", "toggle_select", "Select", id="pipeline.toggle", tooltip="Select this deal"),
-        Binding("ctrl+a", "select_all", "All", id="pipeline.select_all", tooltip="Select the column"),
-        Binding("a", "add", "Add", id="pipeline.add", tooltip="Open a deal"),
-        Binding("delete", "delete", "Delete", id="pipeline.delete", tooltip="Delete deal(s)"),
+        Binding("ctrl+a", "select_all", "All", id="pipeline.select_all", tooltip="Select the column", show=False),
+        Binding("a", "add", "Add", id="pipeline.add", tooltip="Open a deal", show=False),
+        Binding("delete", "delete", "Delete", id="pipeline.delete", tooltip="Delete deal(s)", show=False),
         Binding("right_square_bracket", "page(1)", "More", id="pipeline.more", show=False),
         Binding("left_square_bracket", "page(-1)", "Back", id="pipeline.less", show=False),
     ]  # fmt: skip
