@@ -451,3 +451,38 @@ def test_bulk_tag_contacts_and_bulk_move_deals(demo_db: Database) -> None:
         assert names == {"Qualified"}
 
     drive(app, scenario)
+
+
+def test_command_palette_switches_screens_and_goes_to_a_contact(demo_db: Database) -> None:
+    from textual.command import CommandPalette
+
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Go to Follow-ups")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.current_mode == "followups"
+
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press("down")  # the discovery list: Textual's and our commands
+        await settle(pilot)
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        options = palette.query_one(OptionList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        contact_rows = [i for i, p in enumerate(prompts) if p.startswith("Go to contact: ")]
+        assert contact_rows, prompts
+        name = prompts[contact_rows[0]].split("\n")[0].removeprefix("Go to contact: ")
+        options.highlighted = contact_rows[0]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactScreen)
+        assert name in shown(app.screen.query_one("#dossier-head", Static))
+
+    drive(app, scenario)
