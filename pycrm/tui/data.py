@@ -384,6 +384,7 @@ def dossier(database: Database, contact_id: int, now: datetime) -> Dossier:
             "language": c.language or "",
             "cadence_days": str(c.cadence_days or ""),
             "notes": c.notes or "",
+            "do_not_contact": "yes" if c.do_not_contact else "no",
         }
         return Dossier(
             id=c.id or 0,

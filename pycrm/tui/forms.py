@@ -170,6 +170,7 @@ def contact_form(
         FieldSpec("best_time", "Best time to reach", v.get("best_time", ""), "mornings"),
         FieldSpec("language", "Language", v.get("language", ""), "pt-BR"),
         FieldSpec("cadence_days", "Touch every N days", v.get("cadence_days", ""), "30", positive_int),
+        FieldSpec("do_not_contact", "Do not contact", v.get("do_not_contact", "no"), "yes / no", choice_check("do not contact", ("yes", "no"))),
         FieldSpec("notes", "Notes", v.get("notes", "")),
     ]  # fmt: skip
 
@@ -184,9 +185,13 @@ def contact_form(
             "language": clean(values["language"]),
             "cadence_days": int(values["cadence_days"]) if values["cadence_days"].strip() else None,
             "notes": clean(values["notes"]),
+            "do_not_contact": values["do_not_contact"].strip().lower() == "yes",
         }
         emails = [values["email"].strip()] if values["email"].strip() else []
         phones = [values["phone"].strip()] if values["phone"].strip() else []
+        # Editing shows the first e-mail / phone: keep the others unless that one changed.
+        keep_emails = contact_id is not None and values["email"] == v.get("email", "")
+        keep_phones = contact_id is not None and values["phone"] == v.get("phone", "")
         if contact_id is None:
             with app.database.write("add contact", source="tui") as session:
                 c = contacts.create_contact(
@@ -205,8 +210,8 @@ def contact_form(
                 session,
                 contact_id,
                 display_name=values["display_name"],
-                emails=emails,
-                phones=phones,
+                emails=None if keep_emails else emails,
+                phones=None if keep_phones else phones,
                 tags=_tags(values["tags"]),
                 company_id=None if not values["company"].strip() else contacts.UNSET,
                 company_name=values["company"].strip() or None,

@@ -486,3 +486,34 @@ def test_command_palette_switches_screens_and_goes_to_a_contact(demo_db: Databas
         assert name in shown(app.screen.query_one("#dossier-head", Static))
 
     drive(app, scenario)
+
+
+def test_edit_keeps_what_was_not_touched(demo_db: Database) -> None:
+    from pycrm.services import contacts
+
+    with demo_db.write("add", source="cli") as session:
+        cid = contacts.create_contact(
+            session, "Edna Edit", emails=["edna@a.example", "edna@b.example"]
+        ).id
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        app.open_contact(cid)
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#field-title").value = "Buyer"
+        form.query_one("#field-do_not_contact").value = "yes"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "DO NOT CONTACT" in shown(app.screen.query_one("#dossier-head", Static))
+        with demo_db.read() as session:
+            c = contacts.get_contact(session, cid)
+            assert c.title == "Buyer" and c.do_not_contact
+            assert [e for e, _ in contacts.contact_emails(session, cid)] == [
+                "edna@a.example",
+                "edna@b.example",
+            ]
+
+    drive(app, scenario)
