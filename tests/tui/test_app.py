@@ -517,3 +517,44 @@ def test_edit_keeps_what_was_not_touched(demo_db: Database) -> None:
             ]
 
     drive(app, scenario)
+
+
+def test_add_a_deal_on_the_pipeline_and_a_meeting_on_the_calendar(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        await pilot.press(*"Big one")
+        form.query_one("#field-amount").value = "12x"
+        await pilot.pause()
+        assert shown(form.query_one("#error-amount", Static))
+        form.query_one("#field-amount").value = "1200.50"
+        form.query_one("#field-currency").value = "USD"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        with demo_db.read() as session:
+            deal = session.scalars(sa.select(m.Deal).where(m.Deal.title == "Big one")).one()
+            assert (deal.amount, deal.currency) == (120050, "USD")
+        lead = app.screen.query(StageCards).first()
+        assert f"deal-{deal.id}" in [
+            lead.get_option_at_index(i).id for i in range(lead.option_count)
+        ]
+
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        await pilot.press(*"Weekly sync")
+        form.query_one("#field-when").value = "2026-11-23 10:00"
+        form.query_one("#field-repeat").value = "weekly"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        text = shown(app.screen.query_one("#calendar-list", OptionList))
+        assert text.count("Weekly sync ↻") == 4
+
+    drive(app, scenario)
