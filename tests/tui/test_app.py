@@ -558,3 +558,29 @@ def test_add_a_deal_on_the_pipeline_and_a_meeting_on_the_calendar(demo_db: Datab
         assert text.count("Weekly sync ↻") == 4
 
     drive(app, scenario)
+
+
+def test_every_screen_and_a_logged_call_on_both_databases(database: Database) -> None:
+    from pycrm.demo import seed_demo
+
+    seed_demo(database, contacts=30, seed=3, now=FIXED_NOW)
+    app = app_for(database)
+
+    async def scenario(pilot: Any) -> None:
+        for key in "2345":
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContactScreen)
+        await pilot.press("l")
+        await pilot.pause()
+        app.screen.query_one("#field-summary").value = "Quick check-in"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "call: Quick check-in" in shown(screen.query_one("#dossier-right", Static))
+
+    drive(app, scenario)
