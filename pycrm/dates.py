@@ -210,11 +210,11 @@ def _parse_day(day_text: str, now: datetime, today: date, order: str) -> date | 
         return shifted if unit == "hours" else shifted.date()
     for pattern, sign in ((_IN, 1), (_AGO, -1)):
         if match := pattern.match(day_text):
-            unit = _UNITS.get(match["u"])
-            if unit is None:
+            word_unit = _UNITS.get(match["u"])
+            if word_unit is None:
                 return None
-            shifted = _shift(now, sign * _count(match["n"]), unit)
-            return shifted if unit in ("minutes", "hours") else shifted.date()
+            shifted = _shift(now, sign * _count(match["n"]), word_unit)
+            return shifted if word_unit in ("minutes", "hours") else shifted.date()
     parts = day_text.split(" ")
     if (
         len(parts) in (1, 2)
