@@ -150,7 +150,8 @@ class PycrmApp(App[None]):
         """A WHEN typed by the user (``tomorrow 10:00``, ``+3d``, ``25/11``), aware."""
         if importlib.util.find_spec("pycrm.dates") is None:
             return _iso_when(text, self.now())
-        return data.parse_when(text, self.now(), self.settings.date_order)
+        # The shared parser reads times in the zone of ``now``: give it local time.
+        return data.parse_when(text, self.now().astimezone(), self.settings.date_order)
 
     def on_mount(self) -> None:
         self.sub_title = self.database.path.name if self.database.path else "PostgreSQL"
