@@ -1,0 +1,254 @@
+"""Search contacts, companies and deals at once: accent- and case-insensitive, prefix matching.
+
+SQLite uses the FTS5 ``search_index``; user text is split into word tokens and each is quoted,
+so nothing a person types is read as FTS syntax (``NEAR(``, ``AND``, ``"``, ``*``…). Results are
+ranked exact > prefix > other field matches, and when nothing matches a rapidfuzz pass over names
+catches typos ("gonsalves" finds Gonçalves). PostgreSQL uses ILIKE over unaccent()ed text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pycrm.services.text import fold
+
+KINDS = ("contact", "company", "deal")
+_KIND_CODE = {"contact": 0, "company": 1, "deal": 2}
+_WORD = re.compile(r"\w+", re.UNICODE)
+MAX_TOKENS = 12
+MAX_TOKEN_LENGTH = 64
+CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result."""
+
+    kind: str
+    id: int
+    uuid: str
+    label: str
+    detail: str
+    score: float
+
+
+def tokenize(query: str) -> list[str]:
+    """Word tokens of the query, accent-folded, at most MAX_TOKENS of bounded length."""
+    words = _WORD.findall(fold(query or "")[:2000])
+    return [w[:MAX_TOKEN_LENGTH] for w in words if w.strip("_")][:MAX_TOKENS]
+
+
+def fts_match_expression(tokens: Sequence[str]) -> str:
+    """A MATCH expression with every token quoted and prefix-matched (``"jose"* "silva"*``)."""
+    return " ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
+
+
+def search(
+    session: Session,
+    query: str,
+    *,
+    limit: int = 20,
+    kinds: Sequence[str] = KINDS,
+    fuzzy: bool = True,
+) -> list[SearchHit]:
+    """Find records by name, e-mail, phone, tag or note; best matches first."""
+    tokens = tokenize(query)
+    wanted = [k for k in kinds if k in _KIND_CODE]
+    if not tokens or not wanted or limit <= 0:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        found = _sqlite_candidates(session, tokens, wanted)
+    else:
+        found = _postgres_candidates(session, tokens, wanted)
+    hits = _describe(session, found, tokens)
+    if not hits and fuzzy:
+        hits = _fuzzy(session, " ".join(tokens), wanted, limit)
+    ranked = sorted(hits, key=lambda h: (-h.score, h.label.casefold(), h.id))
+    return ranked[:limit]
+
+
+def _sqlite_candidates(
+    session: Session, tokens: list[str], kinds: list[str]
+) -> dict[tuple[str, int], float]:
+    codes = ",".join(str(_KIND_CODE[k]) for k in kinds)
+    rows = session.execute(
+        sa.text(
+            "SELECT rowid, bm25(search_index, 10.0, 6.0, 6.0, 3.0, 1.0) AS rank "
+            "FROM search_index WHERE search_index MATCH :q "
+            f"AND (rowid % 4) IN ({codes}) ORDER BY rank LIMIT :n"
+        ),
+        {"q": fts_match_expression(tokens), "n": CANDIDATES},
+    ).all()
+    code_kind = {v: k for k, v in _KIND_CODE.items()}
+    return {(code_kind[rowid % 4], rowid // 4): -float(rank) for rowid, rank in rows}
+
+
+def _like(token: str) -> str:
+    escaped = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _postgres_candidates(
+    session: Session, tokens: list[str], kinds: list[str]
+) -> dict[tuple[str, int], float]:
+    has_unaccent = bool(
+        session.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'")).first()
+    )
+    norm = "unaccent(lower({}))" if has_unaccent else "lower({})"
+    params = {f"t{i}": _like(t) for i, t in enumerate(tokens)}
+    found: dict[tuple[str, int], float] = {}
+    documents = {
+        "contact": (
+            "SELECT c.id, concat_ws(' ', c.display_name, c.notes, c.title, "
+            "(SELECT string_agg(e.email, ' ') FROM contact_email e WHERE e.contact_id = c.id), "
+            "(SELECT string_agg(p.number || ' ' || coalesce(p.raw, ''), ' ') FROM contact_phone p "
+            " WHERE p.contact_id = c.id), "
+            "(SELECT string_agg(t.name, ' ') FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id "
+            " WHERE ct.contact_id = c.id)) AS doc FROM contact c"
+        ),
+        "company": (
+            "SELECT c.id, concat_ws(' ', c.name, c.domain, c.website, c.phone, c.notes, c.industry) "
+            "AS doc FROM company c"
+        ),
+        "deal": "SELECT d.id, concat_ws(' ', d.title, d.notes, d.next_step) AS doc FROM deal d",
+    }
+    for kind in kinds:
+        conditions = " AND ".join(
+            f"{norm.format('doc')} LIKE {norm.format(':t' + str(i))} ESCAPE '\\'"
+            for i in range(len(tokens))
+        )
+        rows = session.execute(
+            sa.text(
+                f"SELECT id FROM ({documents[kind]}) AS docs WHERE {conditions} LIMIT {CANDIDATES}"
+            ),
+            params,
+        ).all()
+        for (record_id,) in rows:
+            found[(kind, record_id)] = 0.0
+    return found
+
+
+def _tier(label: str, extra: Sequence[str], tokens: list[str]) -> float:
+    """3 exact, 2.5 whole words of the name, 2 prefixes of it, 1 matched elsewhere (e-mail, tags…)."""
+    folded = fold(label)
+    words = _WORD.findall(folded)
+    query = " ".join(tokens)
+    if folded == query or query in (fold(e) for e in extra):
+        return 3
+    if all(t in words for t in tokens):
+        return 2.5
+    if folded.startswith(query) or all(any(w.startswith(t) for w in words) for t in tokens):
+        return 2
+    return 1
+
+
+def _describe(
+    session: Session, found: dict[tuple[str, int], float], tokens: list[str] | None = None
+) -> list[SearchHit]:
+    """Turn (kind, id) candidates into hits with labels and details, in one query per kind."""
+    if not found:
+        return []
+    hits: list[SearchHit] = []
+    by_kind: dict[str, list[int]] = {}
+    for kind, record_id in found:
+        by_kind.setdefault(kind, []).append(record_id)
+    tokens = tokens if tokens is not None else []
+    for kind, ids in by_kind.items():
+        for record_id, uuid, label, detail, extra in _labels(session, kind, ids):
+            base = found[(kind, record_id)]
+            tier = _tier(label, extra, tokens) if tokens else 1
+            hits.append(SearchHit(kind, record_id, uuid, label, detail, tier * 1000.0 + base))
+    return hits
+
+
+def _labels(
+    session: Session, kind: str, ids: list[int]
+) -> list[tuple[int, str, str, str, list[str]]]:
+    from pycrm import models as m
+
+    out: list[tuple[int, str, str, str, list[str]]] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        if kind == "contact":
+            emails: dict[int, list[str]] = {}
+            e_t = m.ContactEmail.__table__
+            for cid, email in session.execute(
+                sa.select(e_t.c.contact_id, e_t.c.email)
+                .where(e_t.c.contact_id.in_(chunk))
+                .order_by(e_t.c.position)
+            ):
+                emails.setdefault(cid, []).append(email)
+            rows = session.execute(
+                sa.select(m.Contact.id, m.Contact.uuid, m.Contact.display_name, m.Company.name)
+                .outerjoin(m.Company, m.Company.id == m.Contact.company_id)
+                .where(m.Contact.id.in_(chunk))
+            ).all()
+            for cid, uuid, name, company in rows:
+                mail = emails.get(cid, [])
+                detail = " · ".join(x for x in (mail[0] if mail else None, company) if x)
+                out.append((cid, uuid, name, detail, mail))
+        elif kind == "company":
+            rows = session.execute(
+                sa.select(
+                    m.Company.id,
+                    m.Company.uuid,
+                    m.Company.name,
+                    m.Company.domain,
+                    m.Company.industry,
+                ).where(m.Company.id.in_(chunk))
+            ).all()
+            for cid, uuid, name, domain, industry in rows:
+                out.append(
+                    (
+                        cid,
+                        uuid,
+                        name,
+                        " · ".join(x for x in (domain, industry) if x),
+                        [domain or ""],
+                    )
+                )
+        else:
+            from pycrm.money import format_money
+
+            rows = session.execute(
+                sa.select(
+                    m.Deal.id,
+                    m.Deal.uuid,
+                    m.Deal.title,
+                    m.Stage.name,
+                    m.Deal.amount,
+                    m.Deal.currency,
+                )
+                .join(m.Stage, m.Stage.id == m.Deal.stage_id)
+                .where(m.Deal.id.in_(chunk))
+            ).all()
+            for did, uuid, title, stage, amount, currency in rows:
+                out.append((did, uuid, title, f"{stage} · {format_money(amount, currency)}", []))
+    return out
+
+
+def _fuzzy(session: Session, query: str, kinds: list[str], limit: int) -> list[SearchHit]:
+    """Typo-tolerant pass over names when exact and prefix matching found nothing."""
+    from rapidfuzz import fuzz, process
+
+    from pycrm import models as m
+
+    sources = {
+        "contact": sa.select(m.Contact.id, m.Contact.display_name),
+        "company": sa.select(m.Company.id, m.Company.name),
+        "deal": sa.select(m.Deal.id, m.Deal.title),
+    }
+    found: dict[tuple[str, int], float] = {}
+    for kind in kinds:
+        rows = session.execute(sources[kind]).all()
+        choices = {record_id: fold(name) for record_id, name in rows}
+        for _choice, score, record_id in process.extract(
+            query, choices, scorer=fuzz.partial_ratio, score_cutoff=80, limit=limit
+        ):
+            found[(kind, record_id)] = float(score) / 100.0
+    return _describe(session, found)

@@ -1,0 +1,89 @@
+"""Search: accent/case-insensitive prefix matching, ranking, typo fallback, and hostile input."""
+
+from __future__ import annotations
+
+import pytest
+
+from pycrm.db import Database
+from pycrm.services import contacts, deals
+from pycrm.services.search import search
+
+
+@pytest.fixture
+def people(database: Database) -> Database:
+    with database.write("people") as s:
+        contacts.create_contact(
+            s, "José Gonçalves", emails=["jose@acme.com"], company_name="Acme Ltda", tags=["vip"]
+        )
+        contacts.create_contact(
+            s, "Josefina Alves", emails=["jo@beta.org"], phones=["+55 11 98765-4321"], region="BR"
+        )
+        contacts.create_contact(s, "Mary O'Neil", notes="met at [bold]fair[/bold]")
+        ana = contacts.create_contact(s, "Ana Costa")
+        deals.create_deal(s, "Acme renewal", contact_id=ana.id, amount=100000, currency="EUR")
+    return database
+
+
+def labels(database: Database, query: str, **kw: object) -> list[str]:
+    with database.read() as s:
+        return [h.label for h in search(s, query, **kw)]  # type: ignore[arg-type]
+
+
+def test_accent_and_case_insensitive_prefix(people: Database) -> None:
+    assert labels(people, "jose") == ["José Gonçalves", "Josefina Alves"]
+    assert labels(people, "GONCAL") == ["José Gonçalves"]
+    assert labels(people, "o'neil") == ["Mary O'Neil"]
+
+
+def test_exact_beats_prefix_and_other_fields(people: Database) -> None:
+    assert labels(people, "josefina alves")[0] == "Josefina Alves"
+    assert labels(people, "jose@acme.com")[0] == "José Gonçalves"
+
+
+def test_finds_companies_deals_emails_phones_tags(people: Database) -> None:
+    with people.read() as s:
+        kinds = {(h.kind, h.label) for h in search(s, "acme")}
+    assert ("company", "Acme Ltda") in kinds and ("deal", "Acme renewal") in kinds
+    assert labels(people, "98765") == ["Josefina Alves"]
+    assert labels(people, "vip", kinds=("contact",)) == ["José Gonçalves"]
+
+
+def test_typo_falls_back_to_fuzzy(people: Database) -> None:
+    assert labels(people, "gonsalves") == ["José Gonçalves"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        "*",
+        "NEAR(",
+        "a OR",
+        "-x",
+        "(",
+        ")",
+        "AND",
+        "NOT",
+        "^",
+        "%",
+        "_",
+        "\\",
+        "''",
+        "jo*",
+        "x" * 10_000,
+        "🙂",
+        "שלום",
+        "مرحبا",
+        '"jose" OR 1=1 --',
+        "col:val",
+        "{a b}",
+        "a + b",
+    ],
+)
+def test_hostile_queries_never_error(people: Database, query: str) -> None:
+    labels(people, query)  # must not raise; result may be empty
+
+
+def test_percent_and_underscore_are_not_wildcards(people: Database) -> None:
+    assert labels(people, "%") == []
+    assert labels(people, "_") == []
