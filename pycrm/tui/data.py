@@ -64,6 +64,7 @@ class ContactRow:
     phone: str
     tags: str
     last_touch: str
+    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def _rows(summaries: list[Any]) -> list[ContactRow]:
                 phone=safe(s.phones[0][0]) if s.phones else "",
                 tags=safe(", ".join(s.tags)),
                 last_touch=short_date(s.last_interaction_at),
+                value=money_totals(s.lifetime_value) if s.lifetime_value else "",
             )
         )
     return out

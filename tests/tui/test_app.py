@@ -584,3 +584,26 @@ def test_every_screen_and_a_logged_call_on_both_databases(database: Database) ->
         assert "call: Quick check-in" in shown(screen.query_one("#dossier-right", Static))
 
     drive(app, scenario)
+
+
+def test_sort_and_tag_filter(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("o", "o")
+        await settle(pilot)
+        assert "sort value" in shown(screen.query_one("#contacts-status", Static))
+        table = screen.query_one(DataTable)
+        assert str(table.get_row_at(0)[7]).strip()  # the top customer has won value
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press(*"vip", "enter")
+        await settle(pilot)
+        assert "tag vip" in shown(screen.query_one("#contacts-status", Static))
+        assert table.row_count > 0
+        assert all("vip" in str(table.get_row_at(i)[5]) for i in range(table.row_count))
+
+    drive(app, scenario)

@@ -112,12 +112,13 @@ class ContactsScreen(BaseScreen):
     def on_mount(self) -> None:
         table = self.query_one(ContactTable)
         table.add_column(" ", key="sel", width=1)
-        table.add_column("Name", key="name", width=22)
-        table.add_column("Company", key="company", width=18)
-        table.add_column("E-mail", key="email", width=26)
-        table.add_column("Phone", key="phone", width=16)
-        table.add_column("Tags", key="tags", width=14)
+        table.add_column("Name", key="name", width=20)
+        table.add_column("Company", key="company", width=16)
+        table.add_column("E-mail", key="email", width=24)
+        table.add_column("Phone", key="phone", width=15)
+        table.add_column("Tags", key="tags", width=12)
         table.add_column("Last touch", key="last", width=10)
+        table.add_column("Won value", key="value", width=14)
         table.focus()
 
     # ------------------------------------------------------------------------------ loading
@@ -179,6 +180,7 @@ class ContactsScreen(BaseScreen):
             Text(row.phone),
             Text(row.tags),
             Text(row.last_touch),
+            Text(row.value, justify="right"),
         ]
 
     def update_status(self) -> None:
