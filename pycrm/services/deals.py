@@ -90,6 +90,7 @@ def create_deal(
     )
     if at is not None:
         deal.created_at = at
+        deal.updated_at = at
     _apply_fields(deal, fields)
     deal.original_close = deal.expected_close
     session.add(deal)
