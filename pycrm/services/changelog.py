@@ -386,6 +386,10 @@ def revert_batch(session: Session, batch_id: str) -> int:
             f"cannot undo '{batch['label']}': {problems[0]}"
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
         )
+    if session.execute(
+        sa.select(c.c.id).where(c.c.batch_id == batch_id, c.c.action == "forget").limit(1)
+    ).first():
+        raise Conflict("a forgotten person cannot be brought back: their data was erased")
     session.info["batch_reverts"] = batch_id
     entries = (
         session.execute(sa.select(c).where(c.c.batch_id == batch_id).order_by(c.c.id.desc()))

@@ -55,6 +55,12 @@ class Ambiguous(ServiceError):
         self.ref = ref
         self.candidates = candidates
 
+    def details(self) -> list[str]:
+        """One line per candidate: id, name and what tells them apart (e-mail, company)."""
+        return [
+            f"#{c.id}  {c.label}" + (f"  ({c.detail})" if c.detail else "") for c in self.candidates
+        ]
+
 
 class Conflict(ServiceError):
     """The change cannot be made safely (e.g. undo over later edits)."""

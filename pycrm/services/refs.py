@@ -1,0 +1,99 @@
+"""Turning what a person types (an id, an e-mail, a name) into exactly one record."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pycrm.services.errors import Ambiguous, Candidate, NotFound
+from pycrm.services.search import search
+from pycrm.services.text import fold
+
+_TABLE = {"contact": "contact", "company": "company", "deal": "deal"}
+
+
+def _by_id(session: Session, kind: str, ref: str) -> int | None:
+    text = ref.strip().lstrip("#")
+    if not text.isdigit():
+        return None
+    found = session.execute(
+        sa.text(f"SELECT id FROM {_TABLE[kind]} WHERE id = :i"), {"i": int(text)}
+    ).first()
+    if found is None:
+        raise NotFound(kind, ref)
+    return int(found[0])
+
+
+def _by_uuid(session: Session, kind: str, ref: str) -> int | None:
+    text = ref.strip().lower()
+    if len(text) != 36 or text.count("-") != 4:
+        return None
+    found = session.execute(
+        sa.text(f"SELECT id FROM {_TABLE[kind]} WHERE uuid = :u"), {"u": text}
+    ).first()
+    return int(found[0]) if found else None
+
+
+def resolve(session: Session, kind: str, ref: str) -> int:
+    """The id of the one ``kind`` record ``ref`` names: an id, a UUID, an e-mail, or a search.
+
+    Raises NotFound when nothing matches and Ambiguous (with candidates) when several do.
+    """
+    if kind not in _TABLE:
+        raise ValueError(kind)
+    ref = (ref or "").strip()
+    if not ref:
+        raise NotFound(kind, ref)
+    found = _by_id(session, kind, ref)
+    if found is not None:
+        return found
+    found = _by_uuid(session, kind, ref)
+    if found is not None:
+        return found
+    if kind == "contact" and "@" in ref:
+        ids = [
+            int(r[0])
+            for r in session.execute(
+                sa.text("SELECT DISTINCT contact_id FROM contact_email WHERE email_key = :e"),
+                {"e": ref.lower().removeprefix("mailto:")},
+            )
+        ]
+        if len(ids) == 1:
+            return ids[0]
+        if len(ids) > 1:
+            raise Ambiguous(kind, ref, _candidates(session, kind, ids))
+    hits = search(session, ref, kinds=(kind,), limit=50)
+    if not hits:
+        raise NotFound(kind, ref)
+    key = fold(ref)
+    exact = [h for h in hits if fold(h.label) == key]
+    if len(exact) == 1:
+        return exact[0].id
+    if len(hits) == 1:
+        return hits[0].id
+    chosen = exact or hits
+    raise Ambiguous(kind, ref, [Candidate(h.id, h.label, h.detail) for h in chosen[:20]])
+
+
+def _candidates(session: Session, kind: str, ids: list[int]) -> list[Candidate]:
+    from pycrm.services.search import _labels
+
+    return [
+        Candidate(i, label, detail)
+        for i, _uuid, label, detail, _extra in _labels(session, kind, ids)
+    ]
+
+
+def resolve_contact(session: Session, ref: str) -> int:
+    """The contact ``ref`` names (id, e-mail or search)."""
+    return resolve(session, "contact", ref)
+
+
+def resolve_company(session: Session, ref: str) -> int:
+    """The company ``ref`` names (id or search)."""
+    return resolve(session, "company", ref)
+
+
+def resolve_deal(session: Session, ref: str) -> int:
+    """The deal ``ref`` names (id or search)."""
+    return resolve(session, "deal", ref)
