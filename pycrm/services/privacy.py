@@ -196,5 +196,5 @@ def export_contact(session: Session, contact_id: int) -> dict[str, Any]:
                 "changes": {k: list(v) for k, v in h.changes.items()},
             }
             for h in history(session, person["uuid"])
-        ],  # fmt: skip
+        ],
     }
