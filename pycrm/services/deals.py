@@ -226,6 +226,7 @@ def list_deals(
     contact_id: int | None = None,
     company_id: int | None = None,
     closing_before: date | None = None,
+    deal_id: int | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[DealSummary]:
@@ -253,6 +254,8 @@ def list_deals(
         query = query.where(m.Deal.contact_id == contact_id)
     if company_id is not None:
         query = query.where(m.Deal.company_id == company_id)
+    if deal_id is not None:
+        query = query.where(m.Deal.id == deal_id)
     if closing_before is not None:
         query = query.where(m.Deal.expected_close <= closing_before)  # type: ignore[operator]
     query = query.order_by(

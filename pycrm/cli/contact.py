@@ -1,0 +1,333 @@
+"""`pycrm contact …`: add, list, show, edit, rm, merge, forget and export people."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import typer
+
+from pycrm.cli.common import birthday_arg, confirm_or_exit, local_text
+from pycrm.cli.context import get_context
+from pycrm.cli.output import line, note, print_json, safe, table
+
+app = typer.Typer(
+    help="People: add, list, show, edit, remove, merge, forget, export.", no_args_is_help=True
+)
+
+
+def _channel_option() -> Any:
+    return typer.Option(
+        None, "--channel", help="Preferred channel: email, call, message, meeting, visit."
+    )
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Full name as you say it."),
+    email: list[str] = typer.Option([], "--email", "-e", help="E-mail (repeatable)."),
+    phone: list[str] = typer.Option([], "--phone", "-p", help="Phone (repeatable)."),
+    company: str = typer.Option(None, "--company", "-c", help="Company name (created if new)."),
+    title: str = typer.Option(None, "--title", "-t", help="Job title."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag (repeatable)."),
+    note_text: str = typer.Option(None, "--note", "-n", help="A note about them."),
+    channel: str = _channel_option(),
+    birthday: str = typer.Option(None, "--birthday", help="1990-11-24, 24/11 or --11-24."),
+    source: str = typer.Option(None, "--source", help="Where they came from."),
+    cadence: int = typer.Option(None, "--cadence", help="Stay in touch every N days."),
+    as_json: bool = typer.Option(False, "--json", help="Print the new contact as JSON."),
+) -> None:
+    """Add a person and print the new id.
+
+    Example: pycrm contact add "Ana Gonçalves" --email ana@acme.com --company Acme --tag vip
+    """
+    from pycrm.services import contacts
+
+    context = get_context(ctx)
+    database = context.database()
+    with database.write(f"contact add {name}") as session:
+        contact = contacts.create_contact(
+            session, name, emails=email, phones=phone, company_name=company, title=title, tags=tag,
+            notes=note_text, preferred_channel=channel, source=source, cadence_days=cadence,
+            region=context.settings.region, **birthday_arg(birthday),
+        )  # fmt: skip
+        new_id = contact.id
+        assert new_id is not None
+    if as_json:
+        from pycrm.cli.serialize import contact_json
+
+        with database.read() as session:
+            print_json(
+                contact_json(
+                    contacts.summarize(session, [contacts.get_contact(session, new_id)])[0]
+                )
+            )
+        return
+    line(str(new_id))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    tag: str = typer.Option(None, "--tag", help="Only people with this tag."),
+    company: str = typer.Option(None, "--company", help="Only people at this company (REF)."),
+    sort: str = typer.Option(
+        "name", "--sort", help="name, recent (last touch) or value (won deals)."
+    ),
+    limit: int = typer.Option(None, "--limit", help="At most N people.", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List people.
+
+    Example: pycrm contact list --tag vip --sort recent --limit 20
+    """
+    from pycrm.services import contacts, refs
+    from pycrm.services.errors import ValidationError
+
+    if sort not in ("name", "recent", "value"):
+        raise ValidationError("--sort", f"{sort!r} is not one of: name, recent, value")
+    database = get_context(ctx).database()
+    with database.read() as session:
+        company_id = refs.resolve_company(session, company) if company else None
+        people = contacts.list_contacts(
+            session, tag=tag, company_id=company_id, sort=sort, limit=limit
+        )
+    if as_json:
+        from pycrm.cli.serialize import contact_json
+
+        print_json([contact_json(p) for p in people])
+        return
+    if not people:
+        note("no people yet — add one with `pycrm contact add NAME`")
+        return
+    table(
+        ["id", "name", "company", "e-mail", "phone", "tags", "last touch"],
+        [
+            (
+                p.contact.id, p.contact.display_name, p.company_name,
+                p.emails[0][0] if p.emails else "", p.phones[0][0] if p.phones else "",
+                ", ".join(p.tags), local_text(p.last_interaction_at)[:10],
+            )
+            for p in people
+        ],
+    )  # fmt: skip
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Id, e-mail or a name matching one person."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One person: details, deals, open follow-ups, next meeting, recent interactions.
+
+    Example: pycrm contact show ana@acme.com
+    """
+    from pycrm.models import utcnow
+    from pycrm.services import contacts, deals, followups, interactions, meetings, refs
+
+    database = get_context(ctx).database()
+    with database.read() as session:
+        cid = refs.resolve_contact(session, ref)
+        [person] = contacts.summarize(session, [contacts.get_contact(session, cid)])
+        person_deals = deals.list_deals(session, contact_id=cid)
+        promises = followups.list_followups(session, contact_id=cid)
+        now = utcnow()
+        upcoming = meetings.agenda(session, now, now + timedelta(days=365), contact_id=cid)[:3]
+        history = interactions.list_interactions(session, contact_id=cid, limit=10)
+    if as_json:
+        from pycrm.cli.serialize import (
+            contact_json,
+            deal_json,
+            followup_json,
+            interaction_json,
+            occurrence_json,
+        )
+
+        data = contact_json(person)
+        data["deals"] = [deal_json(d) for d in person_deals]
+        data["followups"] = [followup_json(f) for f in promises]
+        data["next_meetings"] = [occurrence_json(o) for o in upcoming]
+        data["interactions"] = [interaction_json(i, person.contact.display_name) for i in history]
+        print_json(data)
+        return
+    c = person.contact
+    line(f"{c.display_name}  (#{c.id})")
+    facts = [
+        ("title", c.title), ("company", person.company_name),
+        ("e-mail", ", ".join(f"{e} ({lbl})" if lbl else e for e, lbl in person.emails)),
+        ("phone", ", ".join(f"{n} ({lbl})" if lbl else n for n, lbl in person.phones)),
+        ("tags", ", ".join(person.tags)), ("prefers", c.preferred_channel), ("best time", c.best_time),
+        ("language", c.language), ("DO NOT CONTACT", "yes" if c.do_not_contact else None),
+        ("cadence", f"every {c.cadence_days} days" if c.cadence_days else None),
+        ("last touch", local_text(person.last_interaction_at)), ("source", c.source),
+        ("notes", c.notes),
+    ]  # fmt: skip
+    for label, value in facts:
+        if value:
+            line(f"  {label:>14}: {safe(value)}")
+    if person_deals:
+        line("deals:")
+        from pycrm.money import format_money
+
+        for d in person_deals:
+            line(
+                f"  #{d.deal.id} {d.deal.title} — {d.stage_name}, {format_money(d.deal.amount, d.deal.currency)}"
+            )
+    if promises:
+        line("open follow-ups:")
+        for f in promises:
+            line(f"  #{f.followup.id} {local_text(f.followup.due_at)} {f.followup.what}")
+    if upcoming:
+        line("next meetings:")
+        for o in upcoming:
+            line(f"  {local_text(o.starts_at)} {o.meeting.title}")
+    if history:
+        line("recent interactions:")
+        for i in history:
+            line(f"  {local_text(i.occurred_at)} {i.type:<7} {i.summary}")
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Id, e-mail or a name matching one person."),
+    name: str = typer.Option(None, "--name", help="New display name."),
+    email: list[str] = typer.Option([], "--email", "-e", help="Add an e-mail (repeatable)."),
+    remove_email: list[str] = typer.Option([], "--remove-email", help="Remove an e-mail."),
+    phone: list[str] = typer.Option([], "--phone", "-p", help="Add a phone (repeatable)."),
+    company: str = typer.Option(None, "--company", "-c", help="Company name (created if new)."),
+    title: str = typer.Option(None, "--title", "-t", help="Job title."),
+    tag: list[str] = typer.Option([], "--tag", help="Add a tag (repeatable)."),
+    untag: list[str] = typer.Option([], "--untag", help="Remove a tag (repeatable)."),
+    note_text: str = typer.Option(None, "--note", "-n", help="Replace the notes."),
+    channel: str = _channel_option(),
+    birthday: str = typer.Option(None, "--birthday", help="1990-11-24, 24/11 or --11-24."),
+    language: str = typer.Option(None, "--language", help="Language to speak with them."),
+    best_time: str = typer.Option(None, "--best-time", help="When to reach them."),
+    cadence: int = typer.Option(None, "--cadence", help="Stay in touch every N days."),
+    do_not_contact: bool = typer.Option(
+        None, "--do-not-contact/--ok-to-contact", help="Contact preference."
+    ),
+    source: str = typer.Option(None, "--source", help="Where they came from."),
+    campaign: str = typer.Option(None, "--campaign", help="Campaign that brought them."),
+) -> None:
+    """Change a person's details.
+
+    Example: pycrm contact edit ana --title CFO --tag vip --untag lead
+    """
+    from pycrm.services import contacts, refs
+
+    context = get_context(ctx)
+    fields = {
+        "title": title, "notes": note_text, "preferred_channel": channel, "language": language,
+        "best_time": best_time, "cadence_days": cadence, "do_not_contact": do_not_contact,
+        "source": source, "campaign": campaign,
+    }  # fmt: skip
+    changes: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    changes.update(birthday_arg(birthday))
+    database = context.database()
+    with database.write(f"contact edit {ref}") as session:
+        cid = refs.resolve_contact(session, ref)
+        contacts.update_contact(
+            session, cid, display_name=name, add_emails=email, remove_emails=remove_email,
+            add_phones=phone, add_tags=tag, remove_tags=untag, company_name=company,
+            region=context.settings.region, **changes,
+        )  # fmt: skip
+    note(f"updated #{cid}")
+
+
+@app.command("rm")
+def rm(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Id, e-mail or a name matching one person."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a person with their interactions and follow-ups (undo with `pycrm undo`).
+
+    Example: pycrm contact rm 42 --yes
+    """
+    from pycrm.services import contacts, refs
+
+    database = get_context(ctx).database()
+    with database.read() as session:
+        cid = refs.resolve_contact(session, ref)
+        name = contacts.get_contact(session, cid).display_name
+    confirm_or_exit(f"Delete {safe(name)} (#{cid}) and their history?", yes)
+    with database.write(f"contact rm {name}") as session:
+        contacts.delete_contact(session, cid)
+    note(f"deleted {name} (#{cid}); `pycrm undo` brings them back")
+
+
+@app.command("merge")
+def merge(
+    ctx: typer.Context,
+    keep: str = typer.Argument(..., help="The person to keep."),
+    other: str = typer.Argument(..., help="The duplicate to fold into them."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Merge two duplicates, keeping every e-mail, phone, tag, note and all history.
+
+    Example: pycrm contact merge 12 57
+    """
+    from pycrm.services import contacts, privacy, refs
+
+    database = get_context(ctx).database()
+    with database.read() as session:
+        keep_id = refs.resolve_contact(session, keep)
+        other_id = refs.resolve_contact(session, other)
+        names = (
+            contacts.get_contact(session, keep_id).display_name,
+            contacts.get_contact(session, other_id).display_name,
+        )
+    confirm_or_exit(
+        f"Merge {safe(names[1])} (#{other_id}) into {safe(names[0])} (#{keep_id})?", yes
+    )
+    with database.write(f"contact merge {names[0]} + {names[1]}") as session:
+        privacy.merge_contacts(session, keep_id, other_id)
+    note(f"merged #{other_id} into #{keep_id}")
+
+
+@app.command("forget")
+def forget(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Id, e-mail or a name matching one person."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Erase a person and everything about them (privacy request). Cannot be undone.
+
+    Example: pycrm contact forget ana@acme.com --yes
+    """
+    from pycrm.services import contacts, privacy, refs
+
+    database = get_context(ctx).database()
+    with database.read() as session:
+        cid = refs.resolve_contact(session, ref)
+        name = contacts.get_contact(session, cid).display_name
+    confirm_or_exit(
+        f"Erase {safe(name)} (#{cid}) and everything about them? This cannot be undone", yes
+    )
+    with database.write("contact forget") as session:
+        counts = privacy.forget_contact(session, cid)
+    if database.is_sqlite:
+        with database.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    note("erased #{}: {}".format(cid, ", ".join(f"{n} {k}" for k, n in counts.items())))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    ref: str = typer.Argument(..., help="Id, e-mail or a name matching one person."),
+) -> None:
+    """Everything stored about one person, as JSON (subject access request).
+
+    Example: pycrm contact export ana@acme.com > ana.json
+    """
+    from pycrm.services import privacy, refs
+
+    database = get_context(ctx).database()
+    with database.read() as session:
+        cid = refs.resolve_contact(session, ref)
+        print_json(privacy.export_contact(session, cid))
