@@ -47,6 +47,33 @@ async def bare_app_seconds() -> float:
     return took
 
 
+async def bare_keystroke_seconds() -> float:
+    """Baseline for a keystroke: a bare app with an Input and a 50-row DataTable, one key press."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Input
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Input()
+            yield DataTable()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            for c in range(8):
+                table.add_column(f"c{c}", width=14)
+            for r in range(50):
+                table.add_row(*[f"cell {r} {c}" for c in range(8)])
+
+    times = []
+    async with Bare().run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(7):
+            start = time.perf_counter()
+            await pilot.press("a")
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 async def measure(db: str) -> dict[str, Any]:
     """Run the app through the measured steps."""
     from textual.widgets import DataTable, Input, OptionList
@@ -68,6 +95,10 @@ async def measure(db: str) -> dict[str, Any]:
 
         await _until(pilot, today_drawn)
         out["today"] = time.perf_counter() - start
+        today_screen = app.screen
+        await _until(pilot, lambda: getattr(today_screen, "complete", False))
+        await pilot.pause()
+        out["today_complete"] = time.perf_counter() - start
 
         t0 = time.perf_counter()
         await pilot.press("2")
@@ -78,7 +109,6 @@ async def measure(db: str) -> dict[str, Any]:
 
         await _until(pilot, contacts_drawn)
         out["contacts_switch"] = time.perf_counter() - t0
-        out["contacts_after_start"] = time.perf_counter() - start
         screen = app.screen
         assert isinstance(screen, ContactsScreen)
         out["contacts_total"] = screen.page_total
@@ -100,6 +130,7 @@ async def measure(db: str) -> dict[str, Any]:
             )
             keystrokes.append(time.perf_counter() - t0)
         out["keystrokes"] = keystrokes
+        out["latencies"] = list(screen.search_latencies)
         out["search_rows"] = screen.query_one(DataTable).row_count
         out["search_text"] = search.value
         await pilot.press("escape")
@@ -118,6 +149,18 @@ async def measure(db: str) -> dict[str, Any]:
         out["pipeline"] = time.perf_counter() - t0
         board = app.screen.board  # type: ignore[attr-defined]
         out["deals"] = sum(c.count for c in board.columns)
+        await pilot.press("q")
+    database.close()
+
+    # Second run: go to Contacts as soon as Today is first drawn (the agenda still loading).
+    start = time.perf_counter()
+    database = open_database(db)
+    app = create_app(database)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, today_drawn)
+        await pilot.press("2")
+        await _until(pilot, contacts_drawn)
+        out["contacts_after_start"] = time.perf_counter() - start
         await pilot.press("q")
     database.close()
     return out
@@ -145,23 +188,34 @@ def main() -> None:
     ensure_database(Path(args.db), args.contacts)
 
     baseline = asyncio.run(bare_app_seconds())
+    key_baseline = asyncio.run(bare_keystroke_seconds())
     r = asyncio.run(measure(args.db))
     keys = r["keystrokes"] or [float("nan")]
 
     def row(label: str, seconds: float, target: float) -> None:
         verdict = "ok" if seconds <= target else "OVER TARGET"
         print(
-            f"{label:<38} {seconds * 1000:8.0f} ms  {seconds / baseline:6.1f}x baseline"
+            f"{label:<44} {seconds * 1000:6.0f} ms  {seconds / baseline:6.1f}x baseline"
             f"  (target {target * 1000:.0f} ms: {verdict})"
         )
 
     print(f"database: {args.db}: {r['contacts_total']:,} contacts, {r['deals']:,} deals")
-    print(f"{'baseline: bare Textual app drawn':<38} {baseline * 1000:8.0f} ms")
-    row("start → Today drawn", r["today"], 1.0)
-    row("start → Contacts rows shown", r["contacts_after_start"], 1.5)
-    row("  (switch to Contacts alone)", r["contacts_switch"], 1.5)
-    row("search keystroke → table (median)", statistics.median(keys), 0.1)
-    row("search keystroke → table (worst)", max(keys), 0.1)
+    print(f"{'baseline: bare Textual app drawn':<44} {baseline * 1000:6.0f} ms")
+    row("start → Today drawn (first look)", r["today"], 1.0)
+    row("start → Today complete (full agenda)", r["today_complete"], 1.0)
+    row("switch to Contacts, rows shown", r["contacts_switch"], 1.5)
+    row("start → Contacts rows (2 pressed at once)", r["contacts_after_start"], 1.5)
+    latencies = r["latencies"] or [float("nan")]
+    for label, values in (
+        ("keystroke → rows painted, in-app (median)", latencies),
+        ("keystroke incl. Pilot round trip (median)", keys),
+    ):
+        median = statistics.median(values)
+        print(
+            f"{label:<44} {median * 1000:6.0f} ms  worst {max(values) * 1000:4.0f} ms  "
+            f"{median / key_baseline:4.1f}x a bare key press ({key_baseline * 1000:.0f} ms)"
+        )
+    print(f"{'':<44} (target 100 ms for the in-app figure)")
     row("Pipeline board opened", r["pipeline"], 1.0)
     print(f"rows in the table widget: {r['rows_in_widget']} (paged, never all)")
     print(f"search {r['search_text']!r}: {r['search_rows']} rows")

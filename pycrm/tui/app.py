@@ -148,8 +148,6 @@ class PycrmApp(App[None]):
 
     def parse_when(self, text: str) -> datetime:
         """A WHEN typed by the user (``tomorrow 10:00``, ``+3d``, ``25/11``), aware."""
-        if importlib.util.find_spec("pycrm.dates") is None:
-            return _iso_when(text, self.now())
         # The shared parser reads times in the zone of ``now``: give it local time.
         return data.parse_when(text, self.now().astimezone(), self.settings.date_order)
 
@@ -326,18 +324,6 @@ class PycrmApp(App[None]):
                         b.tooltip or b.description,
                         lambda a=b.action, s=screen: s.run_action(a),  # type: ignore[misc]
                     )
-
-
-def _iso_when(text: str, now: datetime) -> datetime:
-    """Until pycrm.dates lands: ``now`` or an ISO date/time, read in local time."""
-    value = text.strip()
-    if value.lower() == "now":
-        return now
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a date (use YYYY-MM-DD HH:MM)") from exc
-    return parsed if parsed.tzinfo else parsed.astimezone()
 
 
 def create_app(database: Database, *, now: datetime | None = None) -> PycrmApp:

@@ -600,11 +600,11 @@ class TodaySection:
 
 
 def today(database: Database, now: datetime) -> list[TodaySection]:
-    """The day at a glance, from the agenda service."""
+    """The day at a glance, from the agenda service (the whole of it)."""
     from pycrm.services import agenda
 
     with database.read() as session:
-        day = agenda.today(session, now=now)
+        day = agenda.today(session, now=now.astimezone())
         return _today_sections(day)
 
 
@@ -615,75 +615,93 @@ def _attr(obj: Any, *names: str) -> Any:
     return None
 
 
-def _today_sections(day: Any) -> list[TodaySection]:
-    """Turn the agenda service's Agenda into plain lines (tolerant of its exact field names)."""
+def _today_sections(day: Any, *, partial: bool = False) -> list[TodaySection]:
+    """Turn the agenda service's Agenda into plain lines.
+
+    ``partial`` marks a quick first look: lists were cut at TODAY_LINES + 1 and sections that are
+    not there yet (None) say they are loading.
+    """
     sections: list[TodaySection] = []
 
     def add(title: str, items: Any, render: Any, more: str = "today") -> None:
-        items = list(items or [])
+        if items is None:
+            sections.append(TodaySection(f"{title} (loading…)", []))
+            return
+        items = list(items)
         lines = [render(x) for x in items[:TODAY_LINES]]
+        count = f"{len(items):,}"
         if len(items) > TODAY_LINES:
-            rest = len(items) - TODAY_LINES
-            lines.append(TodayLine(f"… and {rest:,} more", f"screen:{more}", "dim"))
-        sections.append(TodaySection(f"{title} ({len(items):,})", lines))
+            rest = "more" if partial else f"{len(items) - TODAY_LINES:,} more"
+            lines.append(TodayLine(f"… and {rest}", f"screen:{more}", "dim"))
+            if partial:
+                count = f"{TODAY_LINES}+"
+        sections.append(TodaySection(f"{title} ({count})", lines))
 
     def meeting(o: Any) -> TodayLine:
-        mt = _attr(o, "meeting") or o
-        starts = _attr(o, "starts_at") or mt.starts_at
-        people = _attr(o, "attendees") or []
+        mt = o.meeting
+        people = o.attendees or []
         who = ", ".join(safe(n) for _, n in people)
         target = f"contact:{people[0][0]}" if people else f"meeting:{mt.id}"
-        return TodayLine(f"{local(starts):%H:%M}  {safe(mt.title)}  {who}", target)
+        return TodayLine(f"{local(o.starts_at):%H:%M}  {safe(mt.title)}  {who}", target)
 
     def followup(s: Any) -> TodayLine:
-        f = _attr(s, "followup") or s
-        who = safe(_attr(s, "contact_name") or "")
-        deal = safe(_attr(s, "deal_title") or "")
+        f = s.followup
+        extra = " · ".join(x for x in (safe(s.contact_name), safe(s.deal_title)) if x)
         target = f"contact:{f.contact_id}" if f.contact_id else f"deal:{f.deal_id}"
-        extra = " · ".join(x for x in (who, deal) if x)
         return TodayLine(f"{local(f.due_at):%d %b %H:%M}  {safe(f.what)}  {extra}", target)
 
     def deal(s: Any) -> TodayLine:
-        d = _attr(s, "deal") or s
+        d = s.deal
         close = d.expected_close.isoformat() if d.expected_close else ""
         return TodayLine(
-            f"{safe(d.title)}  {money(d.amount, d.currency)}  {close}  "
-            f"{safe(_attr(s, 'stage_name') or '')}",
+            f"{safe(d.title)}  {money(d.amount, d.currency)}  {close}  {safe(s.stage_name)}",
             f"deal:{d.id}",
         )
 
-    def person(p: Any) -> TodayLine:
-        c = _attr(p, "contact") or p
-        cid = _attr(c, "id")
-        name = _attr(c, "display_name", "name", "label")
-        bits = []
-        for attr in ("days_since", "days_since_touch", "days"):
-            v = _attr(p, attr)
-            if v is not None:
-                bits.append(f"{v} days since last touch")
-                break
-        cadence = _attr(p, "cadence_days")
-        if cadence:
-            bits.append(f"cadence {cadence} days")
-        return TodayLine(f"{safe(name)}  {'  '.join(bits)}", f"contact:{cid}")
+    def birthday(b: Any) -> TodayLine:
+        age = f"  turns {b.age}" if getattr(b, "age", None) else ""
+        return TodayLine(f"{b.day:%d %b}  {safe(b.name)}{age}", f"contact:{b.contact_id}")
 
-    add("Meetings today", _attr(day, "meetings"), meeting)
+    def touch(t: Any) -> TodayLine:
+        since = (
+            f"{t.days_since} days since last touch"
+            if t.days_since is not None
+            else "never in touch"
+        )
+        return TodayLine(
+            f"{safe(t.name)}  {since}, cadence {t.cadence_days} days", f"contact:{t.contact_id}"
+        )
+
+    add("Meetings today", _attr(day, "meetings"), meeting, "calendar")
     add("Overdue follow-ups", _attr(day, "overdue"), followup, "followups")
-    add("Due today", _attr(day, "due_today", "today"), followup, "followups")
-    add(
-        "Deals closing within 7 days",
-        _attr(day, "closing", "closing_soon", "deals_closing"),
-        deal,
-        "pipeline",
-    )
-    add("Stale deals", _attr(day, "stale", "stale_deals"), deal, "pipeline")
-    add("Birthdays", _attr(day, "birthdays"), person)
-    add(
-        "Going cold (due a touch)",
-        _attr(day, "cold", "due_touch", "touch_due", "going_cold"),
-        person,
-    )
+    add("Due today", _attr(day, "due_today"), followup, "followups")
+    add("Deals closing within 7 days", _attr(day, "closing_soon"), deal, "pipeline")
+    add("Stale deals", _attr(day, "stale_deals"), deal, "pipeline")
+    add("Birthdays", _attr(day, "birthdays"), birthday, "contacts")
+    add("Going cold (due a touch)", _attr(day, "due_touch"), touch, "contacts")
     return sections
+
+
+def today_quick(database: Database, now: datetime) -> list[TodaySection]:
+    """A first look at today in a few milliseconds (cut lists), while the full agenda loads."""
+    from types import SimpleNamespace
+
+    from pycrm.services import agenda, followups, meetings
+
+    local_now = now.astimezone()
+    start, end = agenda.day_bounds(local_now)
+    cut = TODAY_LINES + 1
+    with database.read() as session:
+        day = SimpleNamespace(
+            meetings=meetings.agenda(session, start, end),
+            overdue=followups.list_followups(session, until=start, limit=cut),
+            due_today=followups.list_followups(session, since=start, until=end, limit=cut),
+            closing_soon=None,
+            stale_deals=None,
+            birthdays=None,
+            due_touch=None,
+        )
+        return _today_sections(day, partial=True)
 
 
 def parse_when(text: str, now: datetime, date_order: str = "dmy") -> datetime:
@@ -696,32 +714,3 @@ def parse_when(text: str, now: datetime, date_order: str = "dmy") -> datetime:
 def today_date(now: datetime) -> date:
     """The local calendar day of ``now``."""
     return now.astimezone().date()
-
-
-def agenda_available() -> bool:
-    """Whether the agenda service has landed."""
-    return importlib.util.find_spec("pycrm.services.agenda") is not None
-
-
-def today_fallback(database: Database, now: datetime) -> list[TodaySection]:
-    """Today from the meeting, follow-up and deal services (until the agenda service exists)."""
-    from types import SimpleNamespace
-
-    from pycrm.services import deals, followups, meetings
-
-    local_now = now.astimezone()
-    start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = start + timedelta(days=1)
-    with database.read() as session:
-        occ = meetings.agenda(session, start.astimezone(UTC), end.astimezone(UTC))
-        fups = followups.list_followups(session, until=end.astimezone(UTC))
-        closing = deals.list_deals(
-            session, status="open", closing_before=local_now.date() + timedelta(days=7)
-        )
-        day = SimpleNamespace(
-            meetings=occ,
-            overdue=[f for f in fups if f.followup.due_at < start],
-            due_today=[f for f in fups if f.followup.due_at >= start],
-            closing=[d for d in closing if d.deal.expected_close >= local_now.date()],
-        )
-        return _today_sections(day)

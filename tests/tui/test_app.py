@@ -607,3 +607,53 @@ def test_sort_and_tag_filter(demo_db: Database) -> None:
         assert all("vip" in str(table.get_row_at(i)[5]) for i in range(table.row_count))
 
     drive(app, scenario)
+
+
+def test_search_filters_as_you_type_and_opens(demo_db: Database) -> None:
+    app = app_for(demo_db)
+    with demo_db.read() as session:
+        target = session.scalars(
+            sa.select(m.Contact).order_by(m.Contact.id.desc())  # type: ignore[union-attr]
+        ).first()
+    assert target is not None
+    family = (target.family_name or target.display_name).split()[-1]
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash")
+        assert screen.query_one("#contact-search").has_focus
+        await pilot.press(*family)
+        await settle(pilot)
+        table = screen.query_one(DataTable)
+        names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert target.display_name in names
+        assert len(names) < 60
+        assert f"search {family!r}" in shown(screen.query_one("#contacts-status", Static))
+        await pilot.press("enter")  # back to the table
+        table.move_cursor(row=names.index(target.display_name))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ContactScreen)
+        assert app.screen.contact_id == target.id
+
+    drive(app, scenario)
+
+
+def test_stale_search_results_are_dropped(demo_db: Database) -> None:
+    from pycrm.tui import data
+
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        old = data.ContactPage(rows=[], offset=0, total=0, query="old")
+        screen.generation += 1
+        current = screen.generation
+        screen.show_page(old, current - 1)  # an answer to an earlier keystroke arrives late
+        assert screen.query_one(DataTable).row_count == 50
+
+    drive(app, scenario)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,6 +16,7 @@ from pycrm.tui.screens.base import BaseScreen
 from pycrm.tui.screens.modals import ConfirmModal, PromptModal
 
 SORTS = ("name", "recent", "value")
+MIN_SEARCH = 2
 
 
 class ContactTable(DataTable[Text]):
@@ -97,6 +100,9 @@ class ContactsScreen(BaseScreen):
         self.query_text = ""
         self.generation = 0
         self.shown_generation = -1
+        # When each search keystroke arrived, and how long until its rows were painted (bench/).
+        self.typed_at: dict[int, float] = {}
+        self.search_latencies: list[float] = []
         self.selected: set[int] = set()
         self.rows: list[data.ContactRow] = []
         self.cursor_to: str = "keep"
@@ -169,6 +175,11 @@ class ContactsScreen(BaseScreen):
             table.move_cursor(row=min(keep, max(0, len(page.rows) - 1)))
         self.cursor_to = "keep"
         self.update_status()
+        typed = self.typed_at.pop(generation, None)
+        if typed is not None:
+            self.call_after_refresh(
+                lambda: self.search_latencies.append(time.perf_counter() - typed)
+            )
 
     def _cells(self, row: data.ContactRow) -> list[Text]:
         mark = "✓" if row.id in self.selected else " "
@@ -204,11 +215,20 @@ class ContactsScreen(BaseScreen):
 
     @on(Input.Changed, "#contact-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self.query_text = event.value.strip()
+        text = event.value.strip()
         self.generation += 1
-        if self.query_text:
-            self.run_search(self.query_text, self.generation)
+        self.typed_at = {self.generation: time.perf_counter()}
+        if len(text) >= MIN_SEARCH:
+            self.query_text = text
+            self.run_search(text, self.generation)
+        elif text:
+            # One letter matches half the book: wait for the second before searching.
+            self.shown_generation = self.generation
+            self.query_one("#contacts-status", Static).update(
+                Text(f"type at least {MIN_SEARCH} characters to search")
+            )
         else:
+            self.query_text = ""
             self.load_page(0)
 
     @on(Input.Submitted, "#contact-search")

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
@@ -19,6 +20,8 @@ class TodayScreen(BaseScreen):
     BINDINGS = [
         Binding("a", "add", "Add follow-up", id="today.add", tooltip="Add a follow-up"),
     ]
+
+    complete = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -32,11 +35,18 @@ class TodayScreen(BaseScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         """Read the agenda in a thread."""
+        # A quick first look (cut lists) is drawn at once; the full agenda replaces it.
         now = self.crm.now()
-        if not data.agenda_available():
-            sections = data.today_fallback(self.crm.database, now)
-        else:
-            sections = data.today(self.crm.database, now)
+        worker = get_current_worker()
+        if not self.complete:
+            quick = data.today_quick(self.crm.database, now)
+            if worker.is_cancelled:
+                return
+            self.app.call_from_thread(self.show, quick, now)
+        sections = data.today(self.crm.database, now)
+        if worker.is_cancelled:
+            return
+        self.complete = True
         self.app.call_from_thread(self.show, sections, now)
 
     def show(self, sections: list[data.TodaySection], now: object) -> None:
