@@ -230,13 +230,18 @@ def parse_amount(text: str, currency: str, *, decimal_comma: bool = False) -> in
     else:
         decimal_sep = None
     if decimal_sep is None:
-        whole, frac = raw.replace(".", "").replace(",", ""), ""
+        whole, frac = raw, ""
+        thousands = "," if "," in raw else "."
     else:
         thousands = "," if decimal_sep == "." else "."
         whole, _, frac = raw.rpartition(decimal_sep)
+    if thousands in whole:
+        groups = whole.split(thousands)
+        if not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+            raise MoneyError(f"not an amount: {text!r} (digit groups must have three digits)")
         whole = whole.replace(thousands, "")
-        if decimal_sep in whole or not frac.isdigit():
-            raise MoneyError(f"not an amount: {text!r}")
+    if decimal_sep is not None and (decimal_sep in whole or not frac.isdigit()):
+        raise MoneyError(f"not an amount: {text!r}")
     if not whole:
         whole = "0"
     if not whole.isdigit():
