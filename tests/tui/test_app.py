@@ -605,6 +605,17 @@ def test_sort_and_tag_filter(demo_db: Database) -> None:
         assert "tag vip" in shown(screen.query_one("#contacts-status", Static))
         assert table.row_count > 0
         assert all("vip" in str(table.get_row_at(i)[5]) for i in range(table.row_count))
+        company = str(table.get_row_at(0)[2])
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("ctrl+u", "enter")  # empty answer: every tag again
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press(*company, "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert f"company {company}" in shown(screen.query_one("#contacts-status", Static))
+        assert {str(table.get_row_at(i)[2]) for i in range(table.row_count)} == {company}
 
     drive(app, scenario)
 

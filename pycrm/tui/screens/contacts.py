@@ -136,14 +136,21 @@ class ContactsScreen(BaseScreen):
         else:
             self.load_page(self.page_offset)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contacts")
     def load_page(self, offset: int) -> None:
-        """Fetch one page with LIMIT/OFFSET."""
+        """Ask for one page; only the answer to the latest request is shown."""
+        self.generation += 1
         company_id = self.company[0] if self.company else None
+        self._fetch_page(offset, self.sort, self.tag, company_id, self.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="contacts")
+    def _fetch_page(
+        self, offset: int, sort: str, tag: str | None, company_id: int | None, generation: int
+    ) -> None:
+        """Fetch one page with LIMIT/OFFSET."""
         page = data.contact_page(
-            self.crm.database, offset=offset, sort=self.sort, tag=self.tag, company_id=company_id
+            self.crm.database, offset=offset, sort=sort, tag=tag, company_id=company_id
         )
-        self.app.call_from_thread(self.show_page, page, self.generation)
+        self.app.call_from_thread(self.show_page, page, generation)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contacts")
     def run_search(self, query: str, generation: int) -> None:
@@ -352,7 +359,7 @@ class ContactsScreen(BaseScreen):
         value = self.company[1] if self.company else ""
         self.app.push_screen(PromptModal("Show people at company (empty: all)", value=value), done)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contacts")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="company-lookup")
     def find_company(self, name: str) -> None:
         """Resolve a company name, then filter by it."""
         found = data.resolve_company(self.crm.database, name)
@@ -361,8 +368,11 @@ class ContactsScreen(BaseScreen):
                 self.notify, f"no company named {name!r}", severity="warning", markup=False
             )
             return
+        self.app.call_from_thread(self._company_found, found)
+
+    def _company_found(self, found: tuple[int, str]) -> None:
         self.company = found
-        self.app.call_from_thread(self.load_page, 0)
+        self.load_page(0)
 
     def action_bulk_tag(self) -> None:
         """Add a tag to every selected person (one undoable change)."""
