@@ -105,12 +105,15 @@ def today(
         line("  nothing scheduled, nothing due — a good day to call someone")
         return
 
-    def section(title: str, rows: list[str]) -> None:
+    def section(title: str, rows: list[str], key: str = "") -> None:
         if rows:
+            total = max(day.totals.get(key, len(rows)), len(rows))
             line("")
-            line(f"{title} ({len(rows)})")
+            line(f"{title} ({total})")
             for row in rows:
                 line(f"  {row}")
+            if total > len(rows):
+                line(f"  … and {total - len(rows)} more")
 
     section("Meetings", [
         f"{local_text(o.starts_at, with_date=False)}–{local_text(o.ends_at, with_date=False)} {o.meeting.title}"
@@ -120,11 +123,11 @@ def today(
     section("Overdue follow-ups", [
         f"#{f.followup.id} {local_text(f.followup.due_at)[:10]} {f.followup.what} — {f.contact_name or ''}"
         for f in day.overdue
-    ])  # fmt: skip
+    ], "overdue")  # fmt: skip
     section("Due today", [
         f"#{f.followup.id} {local_text(f.followup.due_at, with_date=False)} {f.followup.what} — {f.contact_name or ''}"
         for f in day.due_today
-    ])  # fmt: skip
+    ], "due_today")  # fmt: skip
     section("Closing within 7 days", [
         f"#{d.deal.id} {d.deal.title} — {format_money(d.deal.amount, d.deal.currency)}, {d.deal.expected_close}"
         for d in day.closing_soon
@@ -132,7 +135,7 @@ def today(
     section("Stale deals", [
         f"#{d.deal.id} {d.deal.title} — {d.stage_name} since {local_text(d.deal.stage_entered_at)[:10]}"
         for d in day.stale_deals
-    ])  # fmt: skip
+    ], "stale_deals")  # fmt: skip
     section("Birthdays", [
         f"{b.day:%a %d %b} {b.name}" + (f" ({b.age})" if b.age else "") for b in day.birthdays
     ])  # fmt: skip
@@ -141,7 +144,7 @@ def today(
         + (f"last touch {t.days_since} days ago" if t.days_since is not None else "never touched")
         + f", every {t.cadence_days} days"
         for t in day.due_touch
-    ])  # fmt: skip
+    ], "due_touch")  # fmt: skip
 
 
 def undo(

@@ -182,6 +182,7 @@ def agenda_json(day: Agenda) -> dict[str, Any]:
     """The whole of `pycrm today`."""
     return {
         "date": day.now.date().isoformat(),
+        "totals": day.totals,
         "meetings": [occurrence_json(o) for o in day.meetings],
         "overdue": [followup_json(f, day.now) for f in day.overdue],
         "due_today": [followup_json(f, day.now) for f in day.due_today],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -52,6 +52,8 @@ class Agenda:
     stale_deals: list[deal_service.DealSummary] = field(default_factory=list)
     birthdays: list[Birthday] = field(default_factory=list)
     due_touch: list[DueTouch] = field(default_factory=list)
+    # How many there are in all, when a section was cut to the limit ("… and 40 more").
+    totals: dict[str, int] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -68,52 +70,75 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def today(session: Session, now: datetime | None = None, *, touch_limit: int = 50) -> Agenda:
-    """Build the agenda for ``now``'s local day (now defaults to the current local time)."""
+def today(session: Session, now: datetime | None = None, *, limit: int = 50) -> Agenda:
+    """Build the agenda for ``now``'s local day; each section holds at most ``limit`` items
+    (the most urgent first) and ``totals`` says how many there are in all."""
     now = now or datetime.now().astimezone()
     start, end = day_bounds(now)
     agenda = Agenda(now=now)
     agenda.meetings = meeting_service.agenda(session, start, end)
-    open_followups = followup_service.list_followups(session, until=end)
-    agenda.overdue = [f for f in open_followups if f.followup.due_at < start]
-    agenda.due_today = [f for f in open_followups if f.followup.due_at >= start]
-    agenda.closing_soon = [
-        d
-        for d in deal_service.list_deals(
-            session, status="open", closing_before=now.date() + timedelta(days=CLOSING_WITHIN_DAYS)
-        )
-        if d.deal.expected_close is not None and d.deal.expected_close >= now.date()
-    ]
-    agenda.stale_deals = stale_deals(session, now)
+    f_t = m.FollowUp.__table__
+    open_due = sa.select(sa.func.count()).where(f_t.c.done_at.is_(None))
+    agenda.totals["overdue"] = int(session.scalar(open_due.where(f_t.c.due_at < start)) or 0)
+    agenda.totals["due_today"] = int(
+        session.scalar(open_due.where(f_t.c.due_at >= start, f_t.c.due_at < end)) or 0
+    )
+    overdue = followup_service.list_followups(session, until=start)
+    agenda.overdue = sorted(overdue, key=lambda f: f.followup.due_at, reverse=True)[:limit]
+    agenda.due_today = followup_service.list_followups(session, since=start, until=end, limit=limit)
+    agenda.closing_soon = deal_service.list_deals(
+        session,
+        status="open",
+        closing_after=now.date(),
+        closing_before=now.date() + timedelta(days=CLOSING_WITHIN_DAYS),
+        limit=limit,
+    )
+    stale_ids = stale_deal_ids(session, now)
+    agenda.totals["stale_deals"] = len(stale_ids)
+    agenda.stale_deals = (
+        deal_service.list_deals(session, deal_ids=stale_ids[:limit]) if stale_ids else []
+    )
     agenda.birthdays = birthdays(session, now.date())
-    agenda.due_touch = due_touch(session, now, limit=touch_limit)
+    agenda.due_touch, agenda.totals["due_touch"] = due_touch(session, now, limit=limit)
     return agenda
 
 
-def stale_deals(session: Session, now: datetime) -> list[deal_service.DealSummary]:
-    """Open deals idle (no stage change, edit or linked interaction) longer than their stage allows."""
+def stale_deal_ids(session: Session, now: datetime) -> list[int]:
+    """Open deals idle (no stage change, edit or linked interaction) longer than their stage
+    allows, longest idle first."""
     i_t = m.Interaction.__table__
     last_activity = (
-        sa.select(sa.func.max(i_t.c.occurred_at))
-        .where(i_t.c.deal_id == m.Deal.id)
-        .scalar_subquery()
+        sa.select(i_t.c.deal_id, sa.func.max(i_t.c.occurred_at).label("at"))
+        .where(i_t.c.deal_id.is_not(None))
+        .group_by(i_t.c.deal_id)
+        .subquery()
     )
     rows = session.execute(
         sa.select(
-            m.Deal.id, m.Deal.stage_entered_at, m.Deal.updated_at, last_activity, m.Stage.idle_days
+            m.Deal.id,
+            m.Deal.stage_entered_at,
+            m.Deal.updated_at,
+            last_activity.c.at,
+            m.Stage.idle_days,
         )
         .join(m.Stage, m.Stage.id == m.Deal.stage_id)
+        .outerjoin(last_activity, last_activity.c.deal_id == m.Deal.id)
         .where(m.Stage.kind == m.StageKind.OPEN.value, m.Stage.idle_days.is_not(None))
     ).all()
-    stale_ids = []
+    idle: list[tuple[timedelta, int]] = []
     for deal_id, entered, updated, activity, idle_days in rows:
         last = max(x for x in (entered, updated, activity) if x is not None)
         if now - last > timedelta(days=idle_days):
-            stale_ids.append(deal_id)
-    if not stale_ids:
-        return []
-    wanted = set(stale_ids)
-    return [d for d in deal_service.list_deals(session, status="open") if d.deal.id in wanted]
+            idle.append((now - last, deal_id))
+    return [deal_id for _, deal_id in sorted(idle, reverse=True)]
+
+
+def stale_deals(session: Session, now: datetime) -> list[deal_service.DealSummary]:
+    """Open deals idle longer than their stage allows."""
+    ids = stale_deal_ids(session, now)
+    order = {d: i for i, d in enumerate(ids)}
+    found = deal_service.list_deals(session, deal_ids=ids) if ids else []
+    return sorted(found, key=lambda d: order[d.deal.id or 0])
 
 
 def birthdays(
@@ -144,8 +169,9 @@ def birthdays(
     return sorted(out, key=lambda b: (b.day, b.name))
 
 
-def due_touch(session: Session, now: datetime, *, limit: int = 50) -> list[DueTouch]:
-    """People whose cadence has passed since their last logged interaction, most overdue first.
+def due_touch(session: Session, now: datetime, *, limit: int = 50) -> tuple[list[DueTouch], int]:
+    """People whose cadence has passed since their last logged interaction, most overdue first,
+    and how many there are in all.
 
     A contact's own cadence counts; people with open deals or a ``vip`` tag default to 30 days.
     Do-not-contact and archived people never appear.
@@ -153,49 +179,56 @@ def due_touch(session: Session, now: datetime, *, limit: int = 50) -> list[DueTo
     i_t = m.Interaction.__table__
     tag_t, link = m.Tag.__table__, m.ContactTag.__table__
     last = (
-        sa.select(sa.func.max(i_t.c.occurred_at))
-        .where(i_t.c.contact_id == m.Contact.id)
-        .scalar_subquery()
+        sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at).label("at"))
+        .where(i_t.c.contact_id.is_not(None))
+        .group_by(i_t.c.contact_id)
+        .subquery()
     )
-    has_open_deal = (
-        sa.select(m.Deal.id)
+    open_deal_people = (
+        sa.select(m.Deal.contact_id)
         .join(m.Stage, m.Stage.id == m.Deal.stage_id)
-        .where(m.Deal.contact_id == m.Contact.id, m.Stage.kind == m.StageKind.OPEN.value)
-        .exists()
+        .where(m.Stage.kind == m.StageKind.OPEN.value, m.Deal.contact_id.is_not(None))
     )
-    is_vip = (
+    vip_people = (
         sa.select(link.c.contact_id)
         .join(tag_t, tag_t.c.id == link.c.tag_id)
-        .where(link.c.contact_id == m.Contact.id, tag_t.c.name_key == "vip")
-        .exists()
+        .where(tag_t.c.name_key == "vip")
     )
     cadence = sa.case(
         (m.Contact.cadence_days.is_not(None), m.Contact.cadence_days),
-        (sa.or_(has_open_deal, is_vip), DEFAULT_CADENCE_DAYS),
+        (
+            sa.or_(m.Contact.id.in_(open_deal_people), m.Contact.id.in_(vip_people)),
+            DEFAULT_CADENCE_DAYS,
+        ),
         else_=None,
     )
-    rows = session.execute(
+    since = sa.func.coalesce(last.c.at, m.Contact.created_at)
+    if session.get_bind().dialect.name == "sqlite":
+        now_text = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        elapsed_days = sa.func.julianday(now_text) - sa.func.julianday(since)
+    else:
+        elapsed_days = sa.func.extract("epoch", sa.literal(now) - since) / 86400.0
+    overdue = (elapsed_days - cadence).label("overdue")
+    base = (
         sa.select(
             m.Contact.id,
             m.Contact.display_name,
-            m.Contact.created_at,
             cadence.label("cadence"),
-            last.label("last"),
+            last.c.at,
+            elapsed_days,
+            overdue,
         )
+        .outerjoin(last, last.c.contact_id == m.Contact.id)
         .where(m.Contact.do_not_contact == sa.false(), m.Contact.archived == sa.false())
-        .where(cadence.is_not(None))
-    ).all()
-    out = []
-    for cid, name, created, days, last_at in rows:
-        since = last_at or created
-        elapsed = now - since
-        if elapsed > timedelta(days=days):
-            out.append(
-                DueTouch(
-                    contact_id=cid, name=name, cadence_days=days, last_interaction_at=last_at,
-                    days_since=elapsed.days if last_at else None,
-                    overdue_days=elapsed.days - days,
-                )
-            )  # fmt: skip
-    out.sort(key=lambda d: (-d.overdue_days, d.name))
-    return out[:limit]
+        .where(cadence.is_not(None), elapsed_days > cadence)
+    )
+    total = int(session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0)
+    rows = session.execute(base.order_by(overdue.desc(), m.Contact.display_name).limit(limit)).all()
+    out = [
+        DueTouch(
+            contact_id=cid, name=name, cadence_days=int(days), last_interaction_at=last_at,
+            days_since=int(elapsed) if last_at is not None else None, overdue_days=int(over),
+        )
+        for cid, name, days, last_at, elapsed, over in rows
+    ]  # fmt: skip
+    return out, total

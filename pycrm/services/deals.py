@@ -226,7 +226,9 @@ def list_deals(
     contact_id: int | None = None,
     company_id: int | None = None,
     closing_before: date | None = None,
+    closing_after: date | None = None,
     deal_id: int | None = None,
+    deal_ids: list[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[DealSummary]:
@@ -258,6 +260,10 @@ def list_deals(
         query = query.where(m.Deal.id == deal_id)
     if closing_before is not None:
         query = query.where(m.Deal.expected_close <= closing_before)  # type: ignore[operator]
+    if closing_after is not None:
+        query = query.where(m.Deal.expected_close >= closing_after)  # type: ignore[operator]
+    if deal_ids is not None:
+        query = query.where(m.Deal.id.in_(deal_ids))
     query = query.order_by(
         m.Stage.position, m.Deal.expected_close.is_(None), m.Deal.expected_close, m.Deal.id
     )  # type: ignore[union-attr]
