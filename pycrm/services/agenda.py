@@ -83,8 +83,7 @@ def today(session: Session, now: datetime | None = None, *, limit: int = 50) -> 
     agenda.totals["due_today"] = int(
         session.scalar(open_due.where(f_t.c.due_at >= start, f_t.c.due_at < end)) or 0
     )
-    overdue = followup_service.list_followups(session, until=start)
-    agenda.overdue = sorted(overdue, key=lambda f: f.followup.due_at, reverse=True)[:limit]
+    agenda.overdue = followup_service.list_followups(session, until=start, limit=limit)
     agenda.due_today = followup_service.list_followups(session, since=start, until=end, limit=limit)
     agenda.closing_soon = deal_service.list_deals(
         session,
