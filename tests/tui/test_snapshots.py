@@ -15,6 +15,10 @@ from pycrm.tui.app import create_app
 def _before(*keys: str) -> Any:
     async def run_before(pilot: Any) -> None:
         await settle(pilot)
+        # Today draws a first look, then the full agenda: wait for the full one.
+        while not getattr(pilot.app.screen, "complete", True):
+            await pilot.pause()
+        await settle(pilot)
         for key in keys:
             await pilot.press(key)
             await settle(pilot)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, OptionList, Static
@@ -38,6 +39,8 @@ class CalendarScreen(BaseScreen):
         """Read the agenda in a thread."""
         now = self.crm.now()
         lines = data.calendar(self.crm.database, now, days=WEEKS * 7)
+        if get_current_worker().is_cancelled:  # a newer load is on its way
+            return
         self.app.call_from_thread(self.show, lines, now)
 
     def show(self, lines: list[data.MeetingLine], now: datetime) -> None:

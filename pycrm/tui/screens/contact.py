@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -147,6 +148,8 @@ class ContactScreen(BaseScreen):
             d = data.dossier(self.crm.database, self.contact_id, now)
         except NotFound:
             self.app.call_from_thread(self._gone)
+            return
+        if get_current_worker().is_cancelled:  # a newer load is on its way
             return
         self.app.call_from_thread(self.show, d, now)
 

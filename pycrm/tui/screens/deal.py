@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -81,6 +82,8 @@ class DealScreen(BaseScreen):
         except NotFound:
             self.app.call_from_thread(self.notify, "this deal no longer exists", severity="warning")
             self.app.call_from_thread(self.action_back)
+            return
+        if get_current_worker().is_cancelled:  # a newer load is on its way
             return
         self.app.call_from_thread(self.show, view)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, OptionList, Static
@@ -56,6 +57,8 @@ class FollowUpsScreen(BaseScreen):
         """Read the follow-ups in a thread."""
         now = self.crm.now()
         groups = data.followup_groups(self.crm.database, now)
+        if get_current_worker().is_cancelled:  # a newer load is on its way
+            return
         self.app.call_from_thread(self.show, groups, now)
 
     def _line(self, f: data.FollowUpLine, now: datetime) -> Text:

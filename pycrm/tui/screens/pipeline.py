@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import HorizontalScroll, Vertical
@@ -66,6 +67,8 @@ class PipelineScreen(BaseScreen):
     def load(self) -> None:
         """Read the board in a thread."""
         board = data.board(self.crm.database, dict(self.offsets))
+        if get_current_worker().is_cancelled:  # a newer load is on its way
+            return
         self.app.call_from_thread(self.show, board)
 
     def show(self, board: data.Board) -> None:
