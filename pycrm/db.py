@@ -199,7 +199,7 @@ def sqlite_backup(source: Path, target: Path) -> Path:
     if not target.exists():
         _create_private_file(target)
     os.chmod(target, 0o600)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    src = _connect_read_only(source)
     try:
         dst = sqlite3.connect(target)
         try:
@@ -214,7 +214,7 @@ def sqlite_backup(source: Path, target: Path) -> Path:
 
 
 def _sqlite_engine(path: Path, *, readonly: bool) -> sa.Engine:
-    url = f"sqlite:///file:{path}?mode=ro&uri=true" if readonly else f"sqlite:///{path}"
+    url = ("sqlite:///" + _read_only_uri(path) + "&uri=true") if readonly else f"sqlite:///{path}"
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
@@ -249,10 +249,31 @@ def _schema_state(conn: sa.Connection) -> tuple[str | None, bool]:
     return (row[0] if row else None), True
 
 
+def _read_only_uri(path: Path) -> str:
+    """A read-only URI for the file. A WAL database whose folder we cannot write (no -shm file
+    can be made) opens only as immutable; that is what a read-only copy needs anyway."""
+    uri = f"file:{path}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc) and "unable to open" not in str(exc):
+            raise
+        uri += "&immutable=1"
+    return uri
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(_read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+
+
 def _probe_sqlite_schema(path: Path) -> None:
     """Refuse foreign or newer SQLite files using a read-only connection (no WAL switch)."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = _connect_read_only(path)
         try:
             tables = {
                 r[0]
@@ -265,6 +286,8 @@ def _probe_sqlite_schema(path: Path) -> None:
                 revision = row[0] if row else None
         finally:
             conn.close()
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(f"cannot open {path}: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise NotPycrmDatabase(f"{path} is not a pycrm database ({exc}); left untouched") from exc
     if revision is None and tables:
