@@ -25,8 +25,14 @@ def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     no_color = "NO_COLOR" in os.environ or not (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, markup=False, highlight=False, emoji=False, no_color=no_color,
-                   soft_wrap=not (sys.stderr if stderr else sys.stdout).isatty())
+    return Console(
+        stderr=stderr,
+        markup=False,
+        highlight=False,
+        emoji=False,
+        no_color=no_color,
+        soft_wrap=not (sys.stderr if stderr else sys.stdout).isatty(),
+    )
 
 
 def safe(value: object) -> str:
@@ -53,13 +59,17 @@ def line(message: str = "") -> None:
     sys.stdout.write(f"{safe(message)}\n")
 
 
-def table(columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
+def table(
+    columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None
+) -> None:
     """A rich table on a terminal; tab-separated plain text with a header when piped."""
     rows = list(rows)
     if not stdout_is_tty():
         sys.stdout.write("\t".join(columns) + "\n")
         for row in rows:
-            sys.stdout.write("\t".join(safe(v).replace("\t", " ").replace("\n", " ") for v in row) + "\n")
+            sys.stdout.write(
+                "\t".join(safe(v).replace("\t", " ").replace("\n", " ") for v in row) + "\n"
+            )
         return
     from rich.table import Table
     from rich.text import Text

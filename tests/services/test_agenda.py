@@ -46,3 +46,22 @@ def test_agenda_sections(database: Database) -> None:
     # Bia: 40 days since the last call > 14; Eva: touched 2 days ago; Caio: do not contact;
     # Dani: VIP defaults to 30 days and was never touched; Ana has open deals → 30 days too.
     assert {t.name for t in day.due_touch} == {"Bia", "Dani", "Ana"}
+
+
+def test_sections_are_cut_to_the_limit_with_totals(database: Database) -> None:
+    with database.write("setup") as s:
+        ana = contacts.create_contact(s, "Ana").id
+        for i in range(4):
+            followups.create_followup(
+                s, f"late {i}", due_at=NOW - timedelta(days=i + 1), contact_id=ana
+            )
+        for i in range(3):
+            c = contacts.create_contact(s, f"Cold {i}", cadence_days=7)
+            c.created_at = NOW - timedelta(days=30 + i)
+    with database.read() as s:
+        day = agenda.today(s, NOW, limit=2)
+    # The most recent overdue first; the most overdue person first.
+    assert [f.followup.what for f in day.overdue] == ["late 0", "late 1"]
+    assert day.totals["overdue"] == 4
+    assert [t.name for t in day.due_touch] == ["Cold 2", "Cold 1"]
+    assert day.totals["due_touch"] == 3
