@@ -60,8 +60,9 @@ def test_sections_are_cut_to_the_limit_with_totals(database: Database) -> None:
             c.created_at = NOW - timedelta(days=30 + i)
     with database.read() as s:
         day = agenda.today(s, NOW, limit=2)
-    # The most recent overdue first; the most overdue person first.
-    assert [f.followup.what for f in day.overdue] == ["late 0", "late 1"]
+    # Overdue promises oldest first (as `followup list` and the Today screen show them);
+    # the most overdue person first.
+    assert [f.followup.what for f in day.overdue] == ["late 3", "late 2"]
     assert day.totals["overdue"] == 4
     assert [t.name for t in day.due_touch] == ["Cold 2", "Cold 1"]
     assert day.totals["due_touch"] == 3
