@@ -604,15 +604,8 @@ def today(database: Database, now: datetime) -> list[TodaySection]:
     from pycrm.services import agenda
 
     with database.read() as session:
-        day = agenda.today(session, now=now.astimezone())
+        day = agenda.today(session, now=now.astimezone(), limit=TODAY_LINES)
         return _today_sections(day)
-
-
-def _attr(obj: Any, *names: str) -> Any:
-    for name in names:
-        if hasattr(obj, name):
-            return getattr(obj, name)
-    return None
 
 
 def _today_sections(day: Any, *, partial: bool = False) -> list[TodaySection]:
@@ -622,16 +615,19 @@ def _today_sections(day: Any, *, partial: bool = False) -> list[TodaySection]:
     not there yet (None) say they are loading.
     """
     sections: list[TodaySection] = []
+    totals: dict[str, int] = getattr(day, "totals", None) or {}
 
-    def add(title: str, items: Any, render: Any, more: str = "today") -> None:
+    def add(key: str, title: str, render: Any, more: str = "today") -> None:
+        items = getattr(day, key, None)
         if items is None:
             sections.append(TodaySection(f"{title} (loading…)", []))
             return
         items = list(items)
+        total = max(totals.get(key, len(items)), len(items))
         lines = [render(x) for x in items[:TODAY_LINES]]
-        count = f"{len(items):,}"
-        if len(items) > TODAY_LINES:
-            rest = "more" if partial else f"{len(items) - TODAY_LINES:,} more"
+        count = f"{total:,}"
+        if total > TODAY_LINES:
+            rest = "more" if partial else f"{total - len(lines):,} more"
             lines.append(TodayLine(f"… and {rest}", f"screen:{more}", "dim"))
             if partial:
                 count = f"{TODAY_LINES}+"
@@ -672,13 +668,13 @@ def _today_sections(day: Any, *, partial: bool = False) -> list[TodaySection]:
             f"{safe(t.name)}  {since}, cadence {t.cadence_days} days", f"contact:{t.contact_id}"
         )
 
-    add("Meetings today", _attr(day, "meetings"), meeting, "calendar")
-    add("Overdue follow-ups", _attr(day, "overdue"), followup, "followups")
-    add("Due today", _attr(day, "due_today"), followup, "followups")
-    add("Deals closing within 7 days", _attr(day, "closing_soon"), deal, "pipeline")
-    add("Stale deals", _attr(day, "stale_deals"), deal, "pipeline")
-    add("Birthdays", _attr(day, "birthdays"), birthday, "contacts")
-    add("Going cold (due a touch)", _attr(day, "due_touch"), touch, "contacts")
+    add("meetings", "Meetings today", meeting, "calendar")
+    add("overdue", "Overdue follow-ups", followup, "followups")
+    add("due_today", "Due today", followup, "followups")
+    add("closing_soon", "Deals closing within 7 days", deal, "pipeline")
+    add("stale_deals", "Stale deals", deal, "pipeline")
+    add("birthdays", "Birthdays", birthday, "contacts")
+    add("due_touch", "Going cold (due a touch)", touch, "contacts")
     return sections
 
 
