@@ -72,8 +72,8 @@ class FormModal(ModalScreen[bool]):
                     yield Static("", id=f"error-{spec.key}", classes="field-error", markup=False)
             yield Static("", id="form-error", classes="field-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(".field-input", Input).focus()
@@ -235,8 +235,8 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(classes="dialog confirm"):
             yield Static(Text(self.question), classes="dialog-title")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Delete (y)", id="yes", variant="error")
-                yield Button("Keep (n)", id="no")
+                yield Button("Delete (y)", id="yes", variant="error", compact=True)
+                yield Button("Keep (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
