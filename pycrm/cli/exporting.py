@@ -1,0 +1,65 @@
+"""`pycrm export …`: your data out, to stdout or a private file."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import typer
+
+from pycrm.cli.context import get_context
+from pycrm.cli.output import error, note
+
+app = typer.Typer(help="Export to JSON (a full backup) and other formats.", no_args_is_help=True)
+
+
+@contextmanager
+def output_stream(
+    path: Path | None, force: bool, *, newline: str | None = None
+) -> Iterator[IO[str]]:
+    """stdout, or a new 0600 file (an existing one only with --force; never through a symlink)."""
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        return
+    from pycrm.io.files import OutputFileError, open_private_output
+
+    try:
+        handle = open_private_output(path, force=force, newline=newline)
+    except OutputFileError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    with handle:
+        yield handle
+
+
+@app.command("json")
+def export_json(
+    ctx: typer.Context,
+    what: list[str] = typer.Option(
+        [],
+        "--what",
+        help="contacts, companies, deals, interactions, followups, meetings (repeatable; default all).",
+    ),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Write to this file instead of stdout."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Everything, losslessly, as one JSON document (`pycrm import json` reads it back).
+
+    Example: pycrm export json -o ~/crm-backup.json
+    """
+    from pycrm.io.json_backup import WHAT, write_backup
+    from pycrm.services.errors import ValidationError
+
+    unknown = [w for w in what if w not in WHAT]
+    if unknown:
+        raise ValidationError("--what", f"{unknown[0]!r} is not one of: {', '.join(WHAT)}")
+    database = get_context(ctx).database()
+    with database.read() as session, output_stream(output, force) as out:
+        counts = write_backup(session, out, what=list(what) or None)
+    if output is not None:
+        note(f"wrote {output}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))

@@ -1,0 +1,294 @@
+"""Lossless JSON backup: every record of every entity, as the ChangeLog snapshots them.
+
+Format (``pycrm-backup``, version 1)::
+
+    {"format": "pycrm-backup", "version": 1, "schema": "0001", "exported_at": "…",
+     "stages": [...], "tags": [...], "companies": [...], "contacts": [...], "deals": [...],
+     "interactions": [...], "meetings": [...], "followups": [...]}
+
+Each record is the whole aggregate (columns plus owned rows such as a contact's e-mails, phones
+and tag links, a deal's stage history, a meeting's attendees), datetimes as ISO-8601 in UTC.
+Import matches records by UUID: into an empty database it recreates the same data (ids included),
+and importing the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pycrm.services.changelog import aggregates, json_to_row, log_change, row_to_json, snapshot
+
+FORMAT = "pycrm-backup"
+VERSION = 1
+# Order matters: parents before the records that point at them.
+SECTIONS: list[tuple[str, str]] = [
+    ("stages", "stage"),
+    ("tags", "tag"),
+    ("companies", "company"),
+    ("contacts", "contact"),
+    ("deals", "deal"),
+    ("interactions", "interaction"),
+    ("meetings", "meeting"),
+    ("followups", "followup"),
+]
+WHAT = {section: entity for section, entity in SECTIONS}
+
+
+class BackupError(ValueError):
+    """A file that is not a pycrm JSON backup, or a record that cannot be restored."""
+
+
+def iter_records(session: Session, entity: str, batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every record of one entity as a snapshot, streamed in id order."""
+    agg = aggregates()[entity]
+    last = 0
+    while True:
+        rows = (
+            session.execute(
+                sa.select(agg.table)
+                .where(agg.table.c.id > last)
+                .order_by(agg.table.c.id)
+                .limit(batch)
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return
+        ids = [r["id"] for r in rows]
+        children: dict[str, dict[int, list[dict[str, Any]]]] = {}
+        for child in agg.children:
+            per: dict[int, list[dict[str, Any]]] = {}
+            for c in session.execute(
+                sa.select(child.table).where(child.table.c[child.fk].in_(ids))
+            ).mappings():
+                per.setdefault(c[child.fk], []).append(row_to_json(child.table, c))
+            children[child.key] = per
+        for r in rows:
+            data = row_to_json(agg.table, r)
+            for child in agg.children:
+                data[child.key] = children[child.key].get(r["id"], [])
+            yield data
+        last = ids[-1]
+
+
+def write_backup(
+    session: Session, out: IO[str], *, what: list[str] | None = None
+) -> dict[str, int]:
+    """Stream the backup as JSON to ``out``; returns how many records of each kind were written."""
+    from pycrm.db import SCHEMA_HEAD
+
+    sections = [s for s in SECTIONS if what is None or s[0] in what]
+    counts: dict[str, int] = {}
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "schema": SCHEMA_HEAD,
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
+    out.write(json.dumps(header)[:-1])  # the sections follow inside the same object
+    for section, entity in sections:
+        out.write(f',\n "{section}": [')
+        n = 0
+        for record in iter_records(session, entity):
+            out.write(
+                ("\n  " if n == 0 else ",\n  ")
+                + json.dumps(record, ensure_ascii=False, sort_keys=True)
+            )
+            n += 1
+        out.write("\n ]")
+        counts[section] = n
+    out.write("\n}\n")
+    return counts
+
+
+def read_backup(text: str, source: str = "backup") -> dict[str, Any]:
+    """Parse and check a backup document."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BackupError(f"{source}: line {exc.lineno}: not JSON ({exc.msg})") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BackupError(f'{source}: not a pycrm JSON backup (no "format": "{FORMAT}")')
+    if data.get("version") != VERSION:
+        raise BackupError(f"{source}: backup version {data.get('version')!r} is not supported")
+    for section, _entity in SECTIONS:
+        if section in data and not isinstance(data[section], list):
+            raise BackupError(f'{source}: "{section}" must be a list')
+    return data
+
+
+def restore_backup(
+    session: Session, data: dict[str, Any], source: str = "backup"
+) -> dict[str, dict[str, int]]:
+    """Create or update every record of a backup, matching by UUID (one transaction, logged).
+
+    Returns ``{section: {"created": n, "updated": n, "unchanged": n}}``.
+    """
+    summary: dict[str, dict[str, int]] = {}
+    id_maps: dict[str, dict[int, int]] = {}
+    for section, entity in SECTIONS:
+        records = data.get(section) or []
+        agg = aggregates()[entity]
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        id_maps[entity] = {}
+        for index, record in enumerate(records, 1):
+            if not isinstance(record, dict) or not record.get("uuid"):
+                raise BackupError(f"{source}: {section}[{index}]: a record needs a uuid")
+            record = _remap(entity, record, id_maps)
+            existing = session.execute(
+                sa.select(agg.table.c.id).where(agg.table.c.uuid == record["uuid"])
+            ).scalar()
+            if existing is None and entity in ("stage", "tag"):
+                existing = _natural_match(session, entity, record)
+            old_id = int(record["id"]) if record.get("id") is not None else None
+            if existing is None:
+                taken = (
+                    old_id is not None
+                    and session.execute(
+                        sa.select(agg.table.c.id).where(agg.table.c.id == old_id)
+                    ).first()
+                )
+                values = dict(record)
+                if taken or old_id is None:
+                    values.pop("id", None)
+                new_id = _insert(session, entity, values)
+                counts["created"] += 1
+                log_change(session, entity, "create", None, snapshot(session, entity, new_id))
+            else:
+                new_id = int(existing)
+                before = snapshot(session, entity, new_id)
+                values = {**record, "id": new_id}
+                after_candidate = {k: v for k, v in values.items()}
+                if _same(before, after_candidate, agg):
+                    counts["unchanged"] += 1
+                else:
+                    _overwrite(session, entity, values)
+                    counts["updated"] += 1
+                    log_change(session, entity, "update", before, snapshot(session, entity, new_id))
+            if old_id is not None:
+                id_maps[entity][old_id] = new_id
+        summary[section] = counts
+    return summary
+
+
+_FKS = {
+    "company_id": "company", "contact_id": "contact", "deal_id": "deal", "stage_id": "stage",
+    "tag_id": "tag", "meeting_id": "meeting",
+}  # fmt: skip
+
+
+def _remap(
+    entity: str, record: dict[str, Any], id_maps: dict[str, dict[int, int]]
+) -> dict[str, Any]:
+    """Point foreign keys at the ids the referenced records got in this database."""
+    out = dict(record)
+    for key, target in _FKS.items():
+        if key in out and out[key] is not None and target != entity:
+            out[key] = id_maps.get(target, {}).get(out[key], out[key])
+    agg = aggregates()[entity]
+    for child in agg.children:
+        rows = []
+        for row in out.get(child.key) or []:
+            row = dict(row)
+            for key, target in _FKS.items():
+                if key in row and row[key] is not None and key != child.fk:
+                    row[key] = id_maps.get(target, {}).get(row[key], row[key])
+            rows.append(row)
+        out[child.key] = rows
+    return out
+
+
+def _natural_match(session: Session, entity: str, record: dict[str, Any]) -> int | None:
+    table = aggregates()[entity].table
+    if entity == "stage":
+        return session.execute(
+            sa.select(table.c.id).where(table.c.name == record.get("name"))
+        ).scalar()
+    return session.execute(
+        sa.select(table.c.id).where(table.c.name_key == record.get("name_key"))
+    ).scalar()
+
+
+def _same(before: dict[str, Any] | None, record: dict[str, Any], agg: Any) -> bool:
+    if before is None:
+        return False
+    keys = [c.name for c in agg.table.columns if c.name != "id"]
+    for key in keys:
+        if before.get(key) != record.get(key):
+            return False
+    for child in agg.children:
+
+        def norm(rows: list[dict[str, Any]], fk: str = child.fk) -> list[tuple[Any, ...]]:
+            return sorted(
+                tuple(
+                    sorted(
+                        (k, json.dumps(v, sort_keys=True))
+                        for k, v in r.items()
+                        if k not in ("id", fk)
+                    )
+                )
+                for r in rows
+            )
+
+        if norm(before.get(child.key, [])) != norm(record.get(child.key, [])):
+            return False
+    return True
+
+
+def _insert(session: Session, entity: str, values: dict[str, Any]) -> int:
+    agg = aggregates()[entity]
+    row = json_to_row(agg.table, values)
+    if values.get("id") is None:
+        row.pop("id", None)
+    try:
+        new_id = session.execute(
+            sa.insert(agg.table).values(row).returning(agg.table.c.id)
+        ).scalar_one()
+    except (sa.exc.IntegrityError, sa.exc.StatementError, ValueError, TypeError) as exc:
+        raise BackupError(
+            f"{entity} {values.get('uuid')}: cannot be restored ({_reason(exc)})"
+        ) from exc
+    _replace_children(session, entity, new_id, values)
+    return int(new_id)
+
+
+def _overwrite(session: Session, entity: str, values: dict[str, Any]) -> None:
+    agg = aggregates()[entity]
+    row = json_to_row(agg.table, values)
+    try:
+        session.execute(sa.update(agg.table).where(agg.table.c.id == values["id"]).values(row))
+    except (sa.exc.IntegrityError, sa.exc.StatementError, ValueError, TypeError) as exc:
+        raise BackupError(
+            f"{entity} {values.get('uuid')}: cannot be restored ({_reason(exc)})"
+        ) from exc
+    _replace_children(session, entity, values["id"], values)
+
+
+def _replace_children(
+    session: Session, entity: str, record_id: int, values: dict[str, Any]
+) -> None:
+    agg = aggregates()[entity]
+    for child in agg.children:
+        session.execute(sa.delete(child.table).where(child.table.c[child.fk] == record_id))
+        rows = []
+        for r in values.get(child.key) or []:
+            row = json_to_row(child.table, {**r, child.fk: record_id})
+            if "id" in row and row["id"] is None:
+                row.pop("id")
+            if "id" in child.table.c:
+                row.pop("id", None)  # child ids are local; let the database number them
+            rows.append(row)
+        if rows:
+            session.execute(sa.insert(child.table), rows)
+
+
+def _reason(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig or exc).splitlines()[0][:200]
