@@ -107,21 +107,19 @@ def stale_deal_ids(session: Session, now: datetime) -> list[int]:
     allows, longest idle first."""
     i_t = m.Interaction.__table__
     last_activity = (
-        sa.select(i_t.c.deal_id, sa.func.max(i_t.c.occurred_at).label("at"))
-        .where(i_t.c.deal_id.is_not(None))
-        .group_by(i_t.c.deal_id)
-        .subquery()
+        sa.select(sa.func.max(i_t.c.occurred_at))
+        .where(i_t.c.deal_id == m.Deal.id)
+        .scalar_subquery()
     )
     rows = session.execute(
         sa.select(
             m.Deal.id,
             m.Deal.stage_entered_at,
             m.Deal.updated_at,
-            last_activity.c.at,
+            last_activity,
             m.Stage.idle_days,
         )
         .join(m.Stage, m.Stage.id == m.Deal.stage_id)
-        .outerjoin(last_activity, last_activity.c.deal_id == m.Deal.id)
         .where(m.Stage.kind == m.StageKind.OPEN.value, m.Stage.idle_days.is_not(None))
     ).all()
     idle: list[tuple[timedelta, int]] = []
@@ -177,12 +175,6 @@ def due_touch(session: Session, now: datetime, *, limit: int = 50) -> tuple[list
     """
     i_t = m.Interaction.__table__
     tag_t, link = m.Tag.__table__, m.ContactTag.__table__
-    last = (
-        sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at).label("at"))
-        .where(i_t.c.contact_id.is_not(None))
-        .group_by(i_t.c.contact_id)
-        .subquery()
-    )
     open_deal_people = (
         sa.select(m.Deal.contact_id)
         .join(m.Stage, m.Stage.id == m.Deal.stage_id)
@@ -193,41 +185,62 @@ def due_touch(session: Session, now: datetime, *, limit: int = 50) -> tuple[list
         .join(tag_t, tag_t.c.id == link.c.tag_id)
         .where(tag_t.c.name_key == "vip")
     )
-    cadence = sa.case(
-        (m.Contact.cadence_days.is_not(None), m.Contact.cadence_days),
-        (
-            sa.or_(m.Contact.id.in_(open_deal_people), m.Contact.id.in_(vip_people)),
-            DEFAULT_CADENCE_DAYS,
-        ),
-        else_=None,
+    # Only people with a cadence are candidates, so the last-interaction look-up (an index probe
+    # on interaction(contact_id, occurred_at)) runs for them alone.
+    candidates = (
+        sa.select(
+            m.Contact.id,
+            m.Contact.display_name,
+            m.Contact.created_at,
+            sa.func.coalesce(m.Contact.cadence_days, DEFAULT_CADENCE_DAYS).label("cadence"),
+        )
+        .where(m.Contact.do_not_contact == sa.false(), m.Contact.archived == sa.false())
+        .where(
+            sa.or_(
+                m.Contact.cadence_days.is_not(None),
+                m.Contact.id.in_(open_deal_people),
+                m.Contact.id.in_(vip_people),
+            )
+        )
+        .cte("candidates")
     )
-    since = sa.func.coalesce(last.c.at, m.Contact.created_at)
+    last = (
+        sa.select(sa.func.max(i_t.c.occurred_at))
+        .where(i_t.c.contact_id == candidates.c.id)
+        .scalar_subquery()
+    )
+    with_last = sa.select(
+        candidates.c.id, candidates.c.display_name, candidates.c.cadence,
+        candidates.c.created_at, last.label("last_at"),
+    ).subquery("with_last")  # fmt: skip
+    since = sa.func.coalesce(with_last.c.last_at, with_last.c.created_at)
     if session.get_bind().dialect.name == "sqlite":
         now_text = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         elapsed_days = sa.func.julianday(now_text) - sa.func.julianday(since)
     else:
         elapsed_days = sa.func.extract("epoch", sa.literal(now) - since) / 86400.0
-    overdue = (elapsed_days - cadence).label("overdue")
-    base = (
+    overdue = (elapsed_days - with_last.c.cadence).label("overdue")
+    query = (
         sa.select(
-            m.Contact.id,
-            m.Contact.display_name,
-            cadence.label("cadence"),
-            last.c.at,
+            with_last.c.id,
+            with_last.c.display_name,
+            with_last.c.cadence,
+            with_last.c.last_at,
             elapsed_days,
             overdue,
+            sa.func.count().over().label("total"),
         )
-        .outerjoin(last, last.c.contact_id == m.Contact.id)
-        .where(m.Contact.do_not_contact == sa.false(), m.Contact.archived == sa.false())
-        .where(cadence.is_not(None), elapsed_days > cadence)
+        .where(elapsed_days > with_last.c.cadence)
+        .order_by(overdue.desc(), with_last.c.display_name)
+        .limit(limit)
     )
-    total = int(session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0)
-    rows = session.execute(base.order_by(overdue.desc(), m.Contact.display_name).limit(limit)).all()
+    rows = session.execute(query).all()
+    total = int(rows[0][-1]) if rows else 0
     out = [
         DueTouch(
             contact_id=cid, name=name, cadence_days=int(days), last_interaction_at=last_at,
             days_since=int(elapsed) if last_at is not None else None, overdue_days=int(over),
         )
-        for cid, name, days, last_at, elapsed, over in rows
+        for cid, name, days, last_at, elapsed, over, _total in rows
     ]  # fmt: skip
     return out, total

@@ -144,8 +144,9 @@ def list_followups(
     contact_id: int | None = None,
     deal_id: int | None = None,
     limit: int | None = None,
+    newest_first: bool = False,
 ) -> list[FollowUpSummary]:
-    """Open follow-ups (or all) due in a window, soonest first."""
+    """Open follow-ups (or all) due in a window, soonest first (or latest first)."""
     query = (
         sa.select(m.FollowUp, m.Contact.display_name, m.Deal.title)
         .outerjoin(m.Contact, m.Contact.id == m.FollowUp.contact_id)
@@ -161,7 +162,10 @@ def list_followups(
         query = query.where(m.FollowUp.contact_id == contact_id)
     if deal_id is not None:
         query = query.where(m.FollowUp.deal_id == deal_id)
-    query = query.order_by(m.FollowUp.due_at, m.FollowUp.priority.desc(), m.FollowUp.id)  # type: ignore[attr-defined]
+    if newest_first:
+        query = query.order_by(m.FollowUp.due_at.desc(), m.FollowUp.priority.desc(), m.FollowUp.id)  # type: ignore[attr-defined]
+    else:
+        query = query.order_by(m.FollowUp.due_at, m.FollowUp.priority.desc(), m.FollowUp.id)  # type: ignore[attr-defined]
     if limit is not None:
         query = query.limit(limit)
     return [FollowUpSummary(f, c, d) for f, c, d in session.execute(query)]

@@ -1,0 +1,101 @@
+"""Wall time of quick CLI commands on a 100,000-contact database, against bare Python in the same run.
+
+Measures `pycrm find`, `pycrm contact list --limit 50` and `pycrm today` (each a fresh process,
+output piped, median of several runs) and, as baselines measured in the same run,
+`python -c pass` and `python -c "import sqlalchemy"`. Target: each command ≤ 500 ms.
+
+    python bench/bench_cli.py [--db PATH] [--contacts 100000] [--runs 7]
+
+The database is built once with the demo generator and cached under bench/out/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+TARGET_SECONDS = 0.5
+
+
+def build(path: Path, contacts: int) -> None:
+    """Create the demo database at ``path`` (once; takes a while at 100k)."""
+    from pycrm.db import open_database
+    from pycrm.demo import seed_demo
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    print(f"creating {path} with {contacts:,} contacts (once)…", flush=True)
+    started = time.perf_counter()
+    database = open_database(str(partial))
+    seed_demo(database, contacts=contacts, seed=7, now=datetime(2026, 11, 20, 13, tzinfo=UTC))
+    database.close()
+    partial.rename(path)
+    print(f"  built in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def wall(argv: list[str], runs: int) -> float:
+    """Median wall time of ``argv`` as a fresh process (stdout piped), after one warm-up run."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    times = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, env=env, stdin=subprocess.DEVNULL)
+        took = time.perf_counter() - started
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[:500]}")
+        if i:  # the first run warms the page cache
+            times.append(took)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Print each command's wall time and its ratios to the baselines."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    path = args.db or OUT / f"cli-{args.contacts}.db"
+    if not path.exists():
+        build(path, args.contacts)
+
+    py = sys.executable
+    pycrm = [py, "-m", "pycrm", "--db", str(path)]
+    baselines = {
+        "python -c pass": [py, "-c", "pass"],
+        'python -c "import sqlalchemy"': [py, "-c", "import sqlalchemy"],
+    }
+    commands = {
+        "pycrm find silva": [*pycrm, "find", "silva"],
+        "pycrm find gonsalves (typo)": [*pycrm, "find", "gonsalves"],
+        "pycrm contact list --limit 50": [*pycrm, "contact", "list", "--limit", "50"],
+        "pycrm today": [*pycrm, "today"],
+        "pycrm today --json": [*pycrm, "today", "--json"],
+    }
+    print(f"database: {path} ({path.stat().st_size / 1e6:.0f} MB), median of {args.runs} runs")
+    base = {name: wall(argv, args.runs) for name, argv in baselines.items()}
+    for name, took in base.items():
+        print(f"  {name:<34} {took * 1000:7.0f} ms")
+    bare, sqla = base["python -c pass"], base['python -c "import sqlalchemy"']
+    print(f"  {'command':<34} {'ms':>7}  {'× bare':>7}  {'× sqlalchemy':>12}  target")
+    worst = 0.0
+    for name, argv in commands.items():
+        took = wall(argv, args.runs)
+        worst = max(worst, took)
+        verdict = "ok" if took <= TARGET_SECONDS else "SLOW"
+        print(
+            f"  {name:<34} {took * 1000:7.0f}  {took / bare:7.1f}  {took / sqla:12.2f}  {verdict}"
+        )
+    print(f"slowest: {worst * 1000:.0f} ms (target ≤ {TARGET_SECONDS * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()
