@@ -227,6 +227,9 @@ def history(
             sa.text(f"SELECT uuid FROM {kind} WHERE id = :i"), {"i": record_id}
         ).scalar_one()
         entries = changelog.history(session, uuid)
+        tag_names = {
+            int(i): str(n) for i, n in session.execute(sa.text("SELECT id, name FROM tag"))
+        }
     if as_json:
         print_json([
             {"at": e.at, "action": e.action, "batch": e.batch_id, "label": e.batch_label,
@@ -237,20 +240,28 @@ def history(
     for e in entries:
         line(f"{local_text(e.at)}  {e.action:<7} {e.batch_label}")
         for field, (before, after) in sorted(e.changes.items()):
+            names = tag_names if field == "tags" else None
             if e.action == "create":
-                line(f"    {field}: {_short(after)}")
+                if after not in (None, "", [], {}):
+                    line(f"    {field}: {_short(after, names)}")
             else:
-                line(f"    {field}: {_short(before)} → {_short(after)}")
+                line(f"    {field}: {_short(before, names)} → {_short(after, names)}")
 
 
-def _short(value: object) -> str:
+def _short(value: object, tag_names: dict[int, str] | None = None) -> str:
+    names = tag_names or {}
+
+    def one(v: object) -> str:
+        if isinstance(v, dict):
+            if v.get("tag_id") is not None:
+                return names.get(int(v["tag_id"]), f"tag {v['tag_id']}")
+            return str(v.get("email") or v.get("number") or v)
+        if isinstance(v, int) and names:  # a tag id
+            return names.get(v, str(v))
+        return str(v)
+
     if isinstance(value, list):  # owned child rows: show what a person recognises
-        parts = [
-            str(v.get("email") or v.get("number") or v.get("tag_id") or v)
-            if isinstance(v, dict)
-            else str(v)
-            for v in value
-        ]
+        parts = [one(v) for v in value]
         value = ", ".join(parts)
     text = "" if value is None else str(value)
     return text if len(text) <= 80 else text[:77] + "…"

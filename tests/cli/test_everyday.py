@@ -174,3 +174,11 @@ def test_subprocess_plain_output_and_no_color(sh: Run, db_path: Path) -> None:
     assert bad.code == 2 and "Traceback" not in bad.err
     unknown = sh("contact", "list", "--frobnicate")
     assert unknown.code == 2
+
+
+def test_history_names_tags_and_skips_empty_fields(cli: Run, ana: str) -> None:
+    assert cli("contact", "edit", ana, "--tag", "partner").code == 0
+    shown = cli("history", "ana@acme.com").out
+    assert "tags: vip" in shown  # the tag's name, not its id
+    assert "tags: vip → " in shown and "partner" in shown.split("tags: vip → ", 1)[1]
+    assert "    notes: \n" not in shown  # empty fields of a new record are left out
