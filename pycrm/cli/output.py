@@ -74,7 +74,13 @@ def table(
     from rich.table import Table
     from rich.text import Text
 
-    tbl = Table(title=Text(title) if title else None, show_lines=False, header_style="bold")
+    plain = "NO_COLOR" in os.environ  # no escape sequences at all, not even bold
+    tbl = Table(
+        title=Text(title) if title else None,
+        show_lines=False,
+        header_style="" if plain else "bold",
+        title_style="" if plain else "table.title",
+    )
     for col in columns:
         tbl.add_column(Text(col))
     for row in rows:

@@ -182,3 +182,41 @@ def test_history_names_tags_and_skips_empty_fields(cli: Run, ana: str) -> None:
     assert "tags: vip" in shown  # the tag's name, not its id
     assert "tags: vip → " in shown and "partner" in shown.split("tags: vip → ", 1)[1]
     assert "    notes: \n" not in shown  # empty fields of a new record are left out
+
+
+def _on_a_terminal(db_path: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run the CLI with stdout on a pseudo-terminal (as a person at a shell sees it)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pycrm", "--db", str(db_path), *args],
+        stdout=follower, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        env={**os.environ, "COLUMNS": "120", **(env or {})},
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the terminal closed: the command finished
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0
+    return b"".join(chunks).decode()
+
+
+def test_terminal_tables_show_markup_as_typed_and_honour_no_color(cli: Run, db_path: Path) -> None:
+    assert cli("contact", "add", "[bold]Bob[/] Mark", "--note", "x\x07y").code == 0
+    styled = _on_a_terminal(db_path, "find", "bob")
+    assert "[bold]Bob[/] Mark" in styled and "┃" in styled  # a rich table, markup as typed
+    assert "\x1b[" in styled  # a bold header on a plain terminal
+    plain = _on_a_terminal(db_path, "find", "bob", env={"NO_COLOR": "1"})
+    assert "[bold]Bob[/] Mark" in plain and "\x1b[" not in plain
