@@ -1,0 +1,225 @@
+"""`pycrm report …`: pipeline, forecast, win rate, activity, customers, sources."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from pycrm.cli.context import get_context
+from pycrm.cli.output import line, note, print_json, table
+
+app = typer.Typer(
+    help="Reports: pipeline, forecast, winrate, activity, customers, sources.", no_args_is_help=True
+)
+
+FORMATS = ("table", "csv", "json", "md")
+
+
+def _period(ctx: typer.Context, start: str | None, end: str | None) -> Any:
+    from datetime import timedelta
+
+    from pycrm.cli.common import when
+    from pycrm.reports import Period
+
+    context = get_context(ctx)
+    begin = when(context, start, field="from") if start else None
+    finish = when(context, end, field="to") if end else None
+    if finish is not None and finish.time() == finish.min.time():
+        finish += timedelta(days=1)  # --to 2026-11-30 includes that day
+    if begin and finish and finish <= begin:
+        from pycrm.services.errors import ValidationError
+
+        raise ValidationError("--to", "must be after --from")
+    return Period(begin, finish)
+
+
+def _emit(report: Any, fmt: str, chart: bool) -> None:
+    from pycrm.reports.render import to_csv, to_markdown
+    from pycrm.services.errors import ValidationError
+
+    if fmt not in FORMATS:
+        raise ValidationError("--format", f"{fmt!r} is not one of: {', '.join(FORMATS)}")
+    if fmt == "json":
+        print_json(report.to_json())
+        return
+    if fmt == "csv":
+        sys.stdout.write(to_csv(report))
+        return
+    if fmt == "md":
+        sys.stdout.write(to_markdown(report) + "\n")
+        return
+    from pycrm.reports.render import cell
+
+    line(f"{report.name.capitalize()} — {report.period.describe()}")
+    if report.is_empty:
+        note("nothing to report for this period")
+    for section in report.sections:
+        if not section.rows:
+            continue
+        line("")
+        table(
+            section.columns, [[cell(v) for v in row] for row in section.rows], title=section.title
+        )
+    if chart:
+        _charts(report)
+
+
+def _charts(report: Any) -> None:
+    import os
+
+    import plotext as plt
+
+    for section in report.sections:
+        if not section.chart or not section.rows:
+            continue
+        label_col, value_col = section.chart_columns
+        has_currency = "currency" in section.columns
+        series: dict[str, float] = {}
+        for row in section.rows:
+            value = row[value_col]
+            # Counts add up across currencies; money never does, so it keeps its currency.
+            label = str(row[label_col])
+            if has_currency and not isinstance(value, int):
+                label += " " + str(row[section.columns.index("currency")])
+            series[label] = series.get(label, 0.0) + float(value or 0)
+        plt.clear_figure()
+        if "NO_COLOR" in os.environ or not sys.stdout.isatty():
+            plt.theme("clear")
+        width = plt.terminal_width() or 100
+        plt.plotsize(min(100, width), max(10, min(30, len(series) + 6)))
+        orientation = "horizontal" if section.chart == "barh" else "vertical"
+        plt.bar(list(series), list(series.values()), orientation=orientation)
+        plt.title(section.title)
+        text = plt.build()
+        if "NO_COLOR" in os.environ or not sys.stdout.isatty():
+            import re
+
+            text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+        sys.stdout.write(text + "\n")
+
+
+def _run(
+    ctx: typer.Context,
+    name: str,
+    start: str | None,
+    end: str | None,
+    fmt: str,
+    chart: bool,
+    **options: Any,
+) -> None:
+    from pycrm.reports import run_report
+
+    period = _period(ctx, start, end)
+    database = get_context(ctx).database()
+    with database.read() as session:
+        report = run_report(session, name, period, **options)
+    _emit(report, fmt, chart)
+
+
+FROM = typer.Option(None, "--from", help="Start of the period (WHEN).")
+TO = typer.Option(None, "--to", help="End of the period (WHEN), inclusive for a date.")
+FORMAT = typer.Option("table", "--format", "-f", help="table, csv, json or md.")
+CHART = typer.Option(False, "--chart", help="Draw a chart in the terminal (with --format table).")
+
+
+@app.command("pipeline")
+def pipeline(
+    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+) -> None:
+    """Per stage: deals, total and weighted value, days in stage; stale and slipped deals.
+
+    Example: pycrm report pipeline --chart
+    """
+    _run(ctx, "pipeline", from_, to, fmt, chart)
+
+
+@app.command("forecast")
+def forecast(
+    ctx: typer.Context,
+    from_: str = FROM,
+    to: str = TO,
+    fmt: str = FORMAT,
+    chart: bool = CHART,
+    months: int = typer.Option(6, "--months", help="How many months ahead.", min=1, max=36),
+) -> None:
+    """Weighted value by expected close month, per currency; overdue closes flagged.
+
+    Example: pycrm report forecast --months 3 --format md
+    """
+    _run(ctx, "forecast", from_, to, fmt, chart, months=months)
+
+
+@app.command("winrate")
+def winrate(
+    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+) -> None:
+    """Won vs lost, win rate, sales cycle, loss reasons, stage-to-stage conversion.
+
+    Example: pycrm report winrate --from 2026-01-01 --to 2026-06-30
+    """
+    _run(ctx, "winrate", from_, to, fmt, chart)
+
+
+@app.command("activity")
+def activity(
+    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+) -> None:
+    """Interactions per week, follow-ups kept, meetings held, who got most and least contact.
+
+    Example: pycrm report activity --from -4w --chart
+    """
+    _run(ctx, "activity", from_, to, fmt, chart)
+
+
+@app.command("customers")
+def customers(
+    ctx: typer.Context,
+    from_: str = FROM,
+    to: str = TO,
+    fmt: str = FORMAT,
+    chart: bool = CHART,
+    by: str = typer.Option("contact", "--by", help="contact or company."),
+    segment: str = typer.Option(
+        None, "--segment", help="Only this RFM segment (e.g. Champions, 'At risk')."
+    ),
+    sort: str = typer.Option("value", "--sort", help="value, recency, frequency or name."),
+    limit: int = typer.Option(None, "--limit", help="At most N customers.", min=1),
+) -> None:
+    """Lifetime value, purchases, preferred channel and RFM segment per person or company.
+
+    Example: pycrm report customers --by company --segment "At risk"
+    """
+    from pycrm.reports.customers import SEGMENTS, SORTS
+    from pycrm.services.errors import ValidationError
+
+    if by not in ("contact", "company"):
+        raise ValidationError("--by", "must be contact or company")
+    if sort not in SORTS:
+        raise ValidationError("--sort", f"must be one of: {', '.join(SORTS)}")
+    if segment and segment.strip().lower() not in {s.lower() for s in SEGMENTS}:
+        raise ValidationError("--segment", f"must be one of: {', '.join(SEGMENTS)}")
+    _run(
+        ctx,
+        "customers",
+        from_,
+        to,
+        fmt,
+        chart,
+        by=by,
+        segment_filter=segment,
+        sort=sort,
+        limit=limit,
+    )
+
+
+@app.command("sources")
+def sources(
+    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+) -> None:
+    """Contacts, deals, won value and win rate by source and campaign.
+
+    Example: pycrm report sources --format csv > sources.csv
+    """
+    _run(ctx, "sources", from_, to, fmt, chart)

@@ -1,0 +1,80 @@
+"""Turning a Report into text: CSV, Markdown, and plain cells for tables (no rich here)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pycrm.reports.common import Report
+
+
+def cell(value: Any) -> str:
+    """Human text for a table or Markdown cell: 12,345.60 for money, '' for None."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        return f"{value:,.{places}f}"
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def exact(value: Any) -> str:
+    """Exact text for CSV: decimals without thousands separators."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_csv(report: Report) -> str:
+    """All sections, each with a 'section' column first, as one CSV document."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for section in report.sections:
+        writer.writerow(["section", *section.columns])
+        for row in section.rows:
+            writer.writerow([section.title, *(neutralise(exact(v)) for v in row)])
+        writer.writerow([])
+    return buffer.getvalue()
+
+
+def neutralise(text: str) -> str:
+    """Keep spreadsheet formulas from running: a leading ' before = @ tab CR and non-numeric +/-."""
+    if not text:
+        return text
+    if text[0] in "=@\t\r":
+        return "'" + text
+    if text[0] in "+-":
+        body = text[1:].replace(".", "", 1).replace(" ", "")
+        if not body.isdigit():
+            return "'" + text
+    return text
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(report: Report) -> str:
+    """Markdown for pasting into notes and e-mail."""
+    lines = [f"# {report.name.capitalize()} report", "", f"Period: {report.period.describe()}", ""]
+    for section in report.sections:
+        lines += [f"## {section.title}", ""]
+        if not section.rows:
+            lines += ["_nothing in this period_", ""]
+            continue
+        lines.append("| " + " | ".join(_md_escape(c) for c in section.columns) + " |")
+        lines.append("|" + "|".join("---" for _ in section.columns) + "|")
+        for row in section.rows:
+            lines.append("| " + " | ".join(_md_escape(cell(v)) for v in row) + " |")
+        lines.append("")
+    return "\n".join(lines)
