@@ -63,3 +63,39 @@ def export_json(
         counts = write_backup(session, out, what=list(what) or None)
     if output is not None:
         note(f"wrote {output}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+@app.command("csv")
+def export_csv(
+    ctx: typer.Context,
+    what: str = typer.Option(
+        "contacts", "--what", help="contacts (the pycrm header set, re-importable)."
+    ),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Write to this file instead of stdout."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    excel: bool = typer.Option(
+        False, "--excel", help="Add a BOM and use the locale's delimiter (; for pt/fr)."
+    ),
+) -> None:
+    """Contacts as CSV in pycrm's header set; formula-looking cells are neutralised.
+
+    Example: pycrm export csv -o contacts.csv --excel
+    """
+    from pycrm.io.csv_export import write_contacts_csv
+    from pycrm.services.errors import ValidationError
+
+    if what != "contacts":
+        raise ValidationError(
+            "--what", "CSV export covers contacts; use `export json --what` for the rest"
+        )
+    context = get_context(ctx)
+    delimiter = ";" if excel and context.settings.decimal_comma else ","
+    database = context.database()
+    with database.read() as session, output_stream(output, force, newline="") as out:
+        if excel:
+            out.write("\ufeff")
+        count = write_contacts_csv(session, out, delimiter=delimiter)
+    if output is not None:
+        note(f"wrote {count} contacts to {output}")

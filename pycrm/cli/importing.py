@@ -99,3 +99,168 @@ def revert(
     with database.write(f"revert {target.label}", source="import") as session:
         count = changelog.revert_batch(session, target.id)
     note(f"reverted {target.label} ({count} changes)")
+
+
+MAPPING_KEY = "csv_mapping:"
+
+
+@app.command("csv")
+def import_csv(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="The CSV file (- reads stdin)."),
+    preset: str = typer.Option("auto", "--preset", help="auto, google, outlook or pycrm."),
+    map_: list[str] = typer.Option(
+        [], "--map", help="HEADER=FIELD to override the mapping (repeatable)."
+    ),
+    encoding: str = typer.Option(
+        None, "--encoding", help="Force an encoding (default: BOM, UTF-8, else cp1252)."
+    ),
+    delimiter: str = typer.Option(None, "--delimiter", help="Force the delimiter: , ; tab |"),
+    on_duplicate: str = typer.Option("skip", "--on-duplicate", help="skip, update or create."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Import the valid rows, report the rest."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the mapping and what would happen; write nothing."
+    ),
+    errors_file: Path = typer.Option(
+        None, "--errors", help="Write rejected rows with a reason column here."
+    ),
+    mapping: str = typer.Option(
+        None, "--mapping", help="Reuse a mapping saved with --save-mapping."
+    ),
+    save_mapping: str = typer.Option(
+        None, "--save-mapping", help="Remember this file's mapping under NAME."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import contacts (and their companies) from any CSV, all or nothing.
+
+    Example: pycrm import csv google-contacts.csv --dry-run
+    """
+    import sys
+    import tempfile
+
+    from pycrm.io.csv_import import (
+        ImportError_,
+        apply_import,
+        parse_map_options,
+        plan_import,
+        stdin_to_file,
+        write_errors,
+    )
+
+    context = get_context(ctx)
+    settings = context.settings
+    path = file
+    spooled = None
+    if str(file) == "-":
+        spooled = stdin_to_file(sys.stdin.buffer, Path(tempfile.gettempdir()))
+        path = spooled
+    database = context.database()
+    try:
+        with database.read() as session:
+            saved = None
+            if mapping:
+                from pycrm.services.errors import NotFound
+
+                row = session.execute(
+                    __import__("sqlalchemy").text("SELECT value FROM setting WHERE key = :k"),
+                    {"k": MAPPING_KEY + mapping},
+                ).first()
+                if row is None:
+                    raise NotFound("saved mapping", mapping)
+                saved = row[0] if isinstance(row[0], dict) else __import__("json").loads(row[0])
+            progress = None
+            if sys.stderr.isatty() and path.stat().st_size > 2_000_000:
+                note("reading and checking…")
+            plan = plan_import(
+                session, path, source="stdin" if spooled else str(file), preset=preset,
+                overrides=parse_map_options(map_), saved_mapping=saved, encoding=encoding,
+                delimiter=delimiter, on_duplicate=on_duplicate, region=settings.region,
+                date_order=settings.date_order, progress=progress,
+            )  # fmt: skip
+    except ImportError_ as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    finally:
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
+    for problem in plan.rejected[:50]:
+        error(problem.text(plan.source), prefix="rejected: ")
+    if len(plan.rejected) > 50:
+        error(f"… and {len(plan.rejected) - 50} more rejected rows", prefix="")
+    if errors_file is not None and plan.rejected:
+        from pycrm.cli.exporting import output_stream
+
+        with output_stream(errors_file, True, newline="") as out:
+            write_errors(plan, out)
+    summary = {
+        "file": plan.source, "encoding": plan.encoding, "delimiter": plan.delimiter,
+        "mapping": plan.mapping, "rows": plan.rows, "created": len(plan.create),
+        "updated": len(plan.update), "skipped": len(plan.skipped), "rejected": len(plan.rejected),
+        "new_companies": len(plan.new_companies), "batch": None, "dry_run": dry_run,
+    }  # fmt: skip
+    if save_mapping:
+        with database.write(f"save mapping {save_mapping}", source="import") as session:
+            import json as _json
+
+            import sqlalchemy as sa
+
+            session.execute(
+                sa.text("DELETE FROM setting WHERE key = :k"), {"k": MAPPING_KEY + save_mapping}
+            )
+            session.execute(
+                sa.text("INSERT INTO setting (key, value) VALUES (:k, :v)"),
+                {"k": MAPPING_KEY + save_mapping, "v": _json.dumps(plan.mapping)},
+            )
+    strict_failure = bool(plan.rejected) and not skip_invalid
+    if dry_run or strict_failure:
+        if not as_json:
+            note("mapping: " + ", ".join(f"{h} → {t}" for h, t in plan.mapping.items()))
+            for existing, contact, extra in plan.update[:20]:
+                changed = ", ".join(
+                    k for k, v in contact.fields.items() if v is not None and not k.startswith("_")
+                )
+                note(
+                    f"line {extra['line']}: would update #{existing} ({changed or 'e-mails/phones/tags'})"
+                )
+        verb = "would" if dry_run else "nothing written;"
+        line_ = (f"{plan.source}: {verb} create {len(plan.create)}, update {len(plan.update)}, "
+                 f"skip {len(plan.skipped)}, reject {len(plan.rejected)}")  # fmt: skip
+        if strict_failure and not dry_run:
+            line_ += " (fix the rows above or add --skip-invalid)"
+        if as_json:
+            print_json(summary)
+        else:
+            note(line_)
+        if strict_failure:
+            raise typer.Exit(2)
+        return
+    with database.write(f"import csv {Path(plan.source).name}", source="import") as session:
+        counts = apply_import(session, plan, region=settings.region)
+        batch = session.info["batch_id"] if (counts["created"] or counts["updated"]) else None
+    summary["batch"] = batch
+    if as_json:
+        print_json(summary)
+        return
+    note(
+        f"{plan.source}: created {counts['created']}, updated {counts['updated']}, skipped "
+        f"{counts['skipped']}, rejected {counts['rejected']}"
+        + (f" — batch {batch[:8]} (`pycrm import revert {batch[:8]}` undoes it)" if batch else "")
+    )
+
+
+def _saved_mapping(session: object, name: str) -> dict[str, str] | None:
+    """A mapping stored with --save-mapping (Setting table), or None."""
+    import json
+
+    import sqlalchemy as sa
+
+    row = session.execute(  # type: ignore[attr-defined]
+        sa.text("SELECT value FROM setting WHERE key = :k"), {"k": MAPPING_KEY + name}
+    ).first()
+    if row is None:
+        return None
+    value = row[0]
+    return value if isinstance(value, dict) else json.loads(value)
