@@ -164,13 +164,9 @@ def import_csv(
             if mapping:
                 from pycrm.services.errors import NotFound
 
-                row = session.execute(
-                    __import__("sqlalchemy").text("SELECT value FROM setting WHERE key = :k"),
-                    {"k": MAPPING_KEY + mapping},
-                ).first()
-                if row is None:
+                saved = _saved_mapping(session, mapping)
+                if saved is None:
                     raise NotFound("saved mapping", mapping)
-                saved = row[0] if isinstance(row[0], dict) else __import__("json").loads(row[0])
             progress = None
             if sys.stderr.isatty() and path.stat().st_size > 2_000_000:
                 note("reading and checking…")
