@@ -99,3 +99,28 @@ def export_csv(
         count = write_contacts_csv(session, out, delimiter=delimiter)
     if output is not None:
         note(f"wrote {count} contacts to {output}")
+
+
+@app.command("vcard")
+def export_vcard(
+    ctx: typer.Context,
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Write to this file instead of stdout."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    version: int = typer.Option(3, "--vcard-version", help="3 (default, khard's) or 4."),
+) -> None:
+    """Contacts as vCards (3.0, or 4.0), with the properties pycrm keeps but has no field for.
+
+    Example: pycrm export vcard -o contacts.vcf
+    """
+    from pycrm.io.vcard import write_vcards
+    from pycrm.services.errors import ValidationError
+
+    if version not in (3, 4):
+        raise ValidationError("--vcard-version", "must be 3 or 4")
+    database = get_context(ctx).database()
+    with database.read() as session, output_stream(output, force, newline="") as out:
+        count = write_vcards(session, out, version=version)
+    if output is not None:
+        note(f"wrote {count} contacts to {output}")

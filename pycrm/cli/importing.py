@@ -260,3 +260,35 @@ def _saved_mapping(session: object, name: str) -> dict[str, str] | None:
         return None
     value = row[0]
     return value if isinstance(value, dict) else json.loads(value)
+
+
+@app.command("vcard")
+def import_vcard(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="vCard files and/or directories of .vcf files."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import vCard 2.1 / 3.0 / 4.0 cards; re-importing the same cards updates (by UID).
+
+    Example: pycrm import vcard ~/.local/share/khard/contacts/
+    """
+    from pycrm.io.vcard import VCardError, import_cards, iter_files, read_cards
+
+    context = get_context(ctx)
+    try:
+        cards = [card for path in iter_files(list(paths)) for card in read_cards(path)]
+    except VCardError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    database = context.database()
+    label = f"import vcard {paths[0].name}" + (f" +{len(paths) - 1}" if len(paths) > 1 else "")
+    with database.write(label, source="import") as session:
+        counts = import_cards(session, cards, region=context.settings.region)
+        batch = session.info.get("batch_id")
+    if as_json:
+        print_json({"cards": len(cards), **counts, "batch": batch})
+        return
+    note(
+        f"{len(cards)} cards: created {counts['created']}, updated {counts['updated']}, "
+        f"companies {counts['companies']}" + (f" — batch {batch[:8]}" if batch else "")
+    )

@@ -1,0 +1,440 @@
+"""vCard 2.1 / 3.0 / 4.0 import and 3.0 / 4.0 export (with vobject).
+
+Import keeps what pycrm has no field for (X-…, IMPP, RELATED, extra ADR/TEL lines…) in
+``Contact.extra["vcard"]`` and writes it back on export, and keeps the card's UID (as the
+contact's uuid when it is one, else in ``extra["vcard_uid"]``) so a re-import updates.
+"""
+
+from __future__ import annotations
+
+import quopri
+import re
+import uuid as uuidlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import sqlalchemy as sa
+import vobject
+from sqlalchemy.orm import Session
+
+from pycrm import models as m
+from pycrm.services import companies as company_service
+from pycrm.services import contacts as contact_service
+from pycrm.services.errors import ValidationError
+from pycrm.services.text import clean
+
+HANDLED = {
+    "version", "fn", "n", "email", "tel", "org", "title", "note", "bday", "adr", "categories",
+    "uid", "kind", "prodid", "rev", "photo", "label", "x-ablabel",
+}  # fmt: skip
+MAX_PHOTO = 0  # photos are not kept
+
+
+class VCardError(ValueError):
+    """A file that cannot be read as vCards: one line naming file, line and problem."""
+
+
+@dataclass
+class Card:
+    """One parsed card, ready to create or update a contact (or a company when KIND:org)."""
+
+    source: str
+    uid: str | None
+    kind: str
+    name: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    emails: list[tuple[str, str | None]] = field(default_factory=list)
+    phones: list[tuple[str, str | None]] = field(default_factory=list)
+    company: str | None = None
+    tags: list[str] = field(default_factory=list)
+    extra: list[list[Any]] = field(default_factory=list)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def decode_bytes(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else cp1252 (old 2.1 exports)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def _join_qp_soft_breaks(text: str) -> str:
+    """vCard 2.1 QUOTED-PRINTABLE values continue on the next line after a trailing '='."""
+    lines = text.splitlines()
+    out: list[str] = []
+    joining = False
+    for line in lines:
+        if joining:
+            out[-1] = out[-1][:-1] + line.lstrip(" \t") if out[-1].endswith("=") else out[-1] + line
+        else:
+            out.append(line)
+        head = out[-1].split(":", 1)[0].upper()
+        joining = "QUOTED-PRINTABLE" in head and out[-1].endswith("=")
+    return "\r\n".join(out) + "\r\n"
+
+
+def _qp(line: Any) -> str:
+    value = line.value
+    params = {k.upper(): [str(v).upper() for v in vs] for k, vs in line.params.items()}
+    encodings = params.get("ENCODING", [])
+    if "QUOTED-PRINTABLE" in encodings or "QUOTED-PRINTABLE" in params.get("TYPE", []):
+        charset = (params.get("CHARSET") or ["UTF-8"])[0]
+        raw = quopri.decodestring(str(value).encode("latin-1", errors="replace"))
+        try:
+            return raw.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            return raw.decode("cp1252", errors="replace")
+    return value if isinstance(value, str) else str(value)
+
+
+def _types(line: Any) -> list[str]:
+    out: list[str] = []
+    for key, values in line.params.items():
+        if key.upper() == "TYPE":
+            out += [v.lower() for v in values]
+        elif not values or values == [""]:  # 2.1 bare parameters: TEL;CELL:
+            out.append(key.lower())
+    return [t for t in out if t not in ("internet", "pref", "voice", "encoding", "charset")]
+
+
+def _label(line: Any, labels: dict[str, str]) -> str | None:
+    if line.group and line.group in labels:
+        text = labels[line.group]
+        return re.sub(r"^_\$!<(.*)>!\$_$", r"\1", text).lower()[:50]
+    kinds = _types(line)
+    return kinds[0][:50] if kinds else None
+
+
+def _text_value(line: Any) -> str:
+    return clean(_qp(line)) or ""
+
+
+def card_from_component(comp: Any, source: str) -> Card:
+    """A vobject vCard component → :class:`Card` (raises ValidationError on a card with no name)."""
+    labels = {
+        ch.group: _text_value(ch)
+        for ch in comp.getChildren()
+        if ch.name.upper() == "X-ABLABEL" and ch.group
+    }
+    kind = "individual"
+    uid = None
+    name = ""
+    n_given = n_family = None
+    fields: dict[str, Any] = {}
+    card = Card(source=source, uid=None, kind=kind, name="")
+    first_adr = True
+    for ch in comp.getChildren():
+        key = ch.name.lower()
+        if key == "version" or key == "prodid" or key == "rev" or key == "x-ablabel":
+            continue
+        if key == "photo":
+            continue
+        if key == "kind":
+            kind = _text_value(ch).lower() or "individual"
+        elif key == "uid":
+            uid = _text_value(ch) or None
+        elif key == "fn":
+            name = _text_value(ch)
+        elif key == "n":
+            value = ch.value
+            if isinstance(value, str):
+                parts = ([*_qp(ch).split(";"), "", ""])[:2]
+                n_family, n_given = clean(parts[0]), clean(parts[1])
+            else:
+                n_family = clean(_join(value.family)) or None
+                n_given = clean(_join(value.given)) or None
+        elif key == "email":
+            text = _text_value(ch)
+            if text:
+                card.emails.append((text.removeprefix("mailto:"), _label(ch, labels)))
+        elif key == "tel":
+            text = _text_value(ch)
+            if text.lower().startswith("tel:"):
+                text = text[4:].split(";", 1)[0]
+            if text:
+                card.phones.append((text, _label(ch, labels)))
+        elif key == "org":
+            value = ch.value
+            text = _join(value[0]) if isinstance(value, list) and value else _qp(ch).split(";")[0]
+            card.company = clean(text) or None
+        elif key == "title":
+            fields["title"] = _text_value(ch) or None
+        elif key == "note":
+            fields["notes"] = _qp(ch).strip() or None
+        elif key == "categories":
+            value = ch.value
+            items = value if isinstance(value, list) else _qp(ch).split(",")
+            card.tags += [t.strip() for t in items if t and t.strip()]
+        elif key == "bday":
+            fields.update(_bday(_text_value(ch)))
+        elif key == "adr" and first_adr:
+            first_adr = False
+            value = ch.value
+            if isinstance(value, str):
+                parts = (_qp(ch).split(";") + [""] * 7)[:7]
+                street, city, region, code, country = (
+                    parts[2],
+                    parts[3],
+                    parts[4],
+                    parts[5],
+                    parts[6],
+                )
+            else:
+                street, city, region = _join(value.street), _join(value.city), _join(value.region)
+                code, country = _join(value.code), _join(value.country)
+            for target, text in (("address_street", street), ("address_city", city),
+                                 ("address_region", region), ("address_postcode", code),
+                                 ("address_country", country)):  # fmt: skip
+                if clean(text):
+                    fields[target] = clean(text)
+        else:
+            params = {k: list(v) for k, v in ch.params.items()}
+            group_label = labels.get(ch.group) if ch.group else None
+            card.extra.append([ch.name.upper(), params, _qp(ch), group_label])
+    if n_given:
+        fields["given_name"] = n_given
+    if n_family:
+        fields["family_name"] = n_family
+    name = name or " ".join(p for p in (n_given, n_family) if p) or (card.company or "")
+    if not name:
+        raise ValidationError("FN", "the card has no name (FN, N or ORG)")
+    card.name, card.kind, card.uid, card.fields = name, kind, uid, fields
+    return card
+
+
+def _join(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value if v)
+    return str(value or "")
+
+
+def _bday(text: str) -> dict[str, int | None]:
+    raw = text.strip().split("T", 1)[0]
+    match = re.match(r"^(\d{4}|--)-?(\d{2})-?(\d{2})$", raw)
+    if not match:
+        return {}
+    year = None if match.group(1) == "--" or match.group(1) == "1604" else int(match.group(1))
+    return {
+        "birth_year": year,
+        "birth_month": int(match.group(2)),
+        "birth_day": int(match.group(3)),
+    }
+
+
+def iter_files(paths: list[Path]) -> Iterator[Path]:
+    """The .vcf files named, and those inside named directories (khard / vdirsyncer layout)."""
+    for path in paths:
+        if not path.exists():
+            raise VCardError(f"{path}: no such file or directory")
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".vcf", ".vcard"))
+            if not found:
+                raise VCardError(f"{path}: no .vcf files in this directory")
+            yield from found
+        else:
+            yield path
+
+
+def read_cards(path: Path) -> list[Card]:
+    """Every card of one file; a file that is not vCard, or is truncated, is one VCardError."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VCardError(f"{path}: {exc.strerror}") from exc
+    if not data.strip():
+        raise VCardError(f"{path}: the file is empty")
+    if b"\x00" in data:
+        raise VCardError(f"{path}:1: the file contains NUL bytes (not a vCard file)")
+    text = _join_qp_soft_breaks(decode_bytes(data))
+    if not text.lstrip().upper().startswith("BEGIN:VCARD"):
+        raise VCardError(f"{path}:1: not a vCard file (it should start with BEGIN:VCARD)")
+    if text.upper().count("BEGIN:VCARD") != text.upper().count("END:VCARD"):
+        raise VCardError(f"{path}: truncated: a card has BEGIN:VCARD but no END:VCARD")
+    cards: list[Card] = []
+    try:
+        for index, comp in enumerate(vobject.readComponents(text, ignoreUnreadable=False)):
+            if comp.name.upper() != "VCARD":
+                continue
+            try:
+                cards.append(card_from_component(comp, f"{path}#{index + 1}"))
+            except ValidationError as exc:
+                raise VCardError(f"{path}: card {index + 1}: {exc.field}: {exc.reason}") from exc
+    except vobject.base.ParseError as exc:
+        line = getattr(exc, "lineNumber", None)
+        raise VCardError(
+            f"{path}:{line or '?'}: not valid vCard ({str(exc).splitlines()[0][:120]})"
+        ) from exc
+    except VCardError:
+        raise
+    except Exception as exc:  # vobject raises assorted errors on hostile input
+        raise VCardError(
+            f"{path}: not valid vCard ({type(exc).__name__}: {str(exc)[:120]})"
+        ) from exc
+    if not cards:
+        raise VCardError(f"{path}: no cards in the file")
+    return cards
+
+
+# --- writing into the database ---------------------------------------------------------------
+
+
+def _is_uuid(text: str | None) -> bool:
+    if not text:
+        return False
+    try:
+        uuidlib.UUID(text.removeprefix("urn:uuid:"))
+    except ValueError:
+        return False
+    return True
+
+
+def _existing_by_uid(session: Session) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for cid, uuid, extra in session.execute(
+        sa.select(m.Contact.id, m.Contact.uuid, m.Contact.extra)
+    ):
+        out[uuid] = cid
+        if isinstance(extra, dict) and extra.get("vcard_uid"):
+            out[str(extra["vcard_uid"])] = cid
+    return out
+
+
+def import_cards(session: Session, cards: list[Card], *, region: str = "US") -> dict[str, int]:
+    """Create or update (by UID, else by e-mail) one contact or company per card."""
+    counts = {"created": 0, "updated": 0, "companies": 0}
+    by_uid = _existing_by_uid(session)
+    for card in cards:
+        if card.kind == "org":
+            name = card.company or card.name
+            if company_service.find_company_by_name(session, name) is None:
+                company_service.get_or_create_company(session, name)
+                counts["companies"] += 1
+            continue
+        uid = card.uid
+        plain_uid = uid.removeprefix("urn:uuid:").lower() if uid and _is_uuid(uid) else None
+        extra: dict[str, Any] = {"vcard": card.extra} if card.extra else {}
+        if uid and not plain_uid:
+            extra["vcard_uid"] = uid
+        existing = by_uid.get(plain_uid or "") or (by_uid.get(uid) if uid else None)
+        if existing is None:
+            for email, _ in card.emails:
+                found = contact_service.find_by_email(session, email)
+                if found:
+                    existing = found[0]
+                    break
+        if existing is not None:
+            contact_service.update_contact(
+                session, existing, display_name=card.name, emails=card.emails, phones=card.phones,
+                add_tags=card.tags, company_name=card.company, region=region,
+                extra=extra or None, **card.fields,
+            )  # fmt: skip
+            counts["updated"] += 1
+            continue
+        contact = contact_service.create_contact(
+            session, card.name, emails=card.emails, phones=card.phones, tags=card.tags,
+            company_name=card.company, region=region, extra=extra or None, **card.fields,
+        )  # fmt: skip
+        if plain_uid and plain_uid not in by_uid:
+            contact.uuid = plain_uid
+            session.flush()
+        by_uid[contact.uuid] = contact.id or 0
+        if uid:
+            by_uid[uid] = contact.id or 0
+        counts["created"] += 1
+    return counts
+
+
+# --- export ----------------------------------------------------------------------------------
+
+
+def _card_for(summary: contact_service.ContactSummary, version: int) -> vobject.base.Component:
+    c = summary.contact
+    card = vobject.vCard()
+    card.add("version").value = "4.0" if version == 4 else "3.0"
+    extra = c.extra if isinstance(c.extra, dict) else {}
+    card.add("uid").value = str(extra.get("vcard_uid") or c.uuid)
+    card.add("fn").value = c.display_name
+    card.add("n").value = vobject.vcard.Name(family=c.family_name or "", given=c.given_name or "")
+    for email, label in summary.emails:
+        line = card.add("email")
+        line.value = email
+        if label:
+            line.type_param = label.upper() if version == 3 else label.lower()
+    for number, label in summary.phones:
+        line = card.add("tel")
+        if version == 4 and number.startswith("+"):
+            line.value = "tel:" + number
+            line.params["VALUE"] = ["uri"]
+        else:
+            line.value = number
+        if label:
+            line.type_param = label.upper() if version == 3 else label.lower()
+    if summary.company_name:
+        card.add("org").value = [summary.company_name]
+    if c.title:
+        card.add("title").value = c.title
+    if c.notes:
+        card.add("note").value = c.notes
+    if summary.tags:
+        card.add("categories").value = summary.tags
+    if c.birth_month and c.birth_day:
+        year = f"{c.birth_year:04d}" if c.birth_year else ("--" if version == 4 else "1604")
+        sep = "" if version == 4 and not c.birth_year else "-"
+        card.add("bday").value = f"{year}{sep}{c.birth_month:02d}-{c.birth_day:02d}"
+    address = [
+        c.address_street,
+        c.address_city,
+        c.address_region,
+        c.address_postcode,
+        c.address_country,
+    ]
+    if any(address):
+        card.add("adr").value = vobject.vcard.Address(
+            street=c.address_street or "", city=c.address_city or "", region=c.address_region or "",
+            code=c.address_postcode or "", country=c.address_country or "",
+        )  # fmt: skip
+    for index, item in enumerate(extra.get("vcard") or []):
+        try:
+            name, params, value, group_label = item
+        except (TypeError, ValueError):
+            continue
+        line = card.add(str(name).lower())
+        line.value = value
+        for key, values in (params or {}).items():
+            if key.upper() not in ("ENCODING", "CHARSET"):
+                line.params[key] = list(values)
+        if group_label:
+            group = f"item{index + 1}"
+            line.group = group
+            label = card.add("x-ablabel")
+            label.group = group
+            label.value = group_label
+    return card
+
+
+def write_vcards(session: Session, out: IO[str], *, version: int = 3) -> int:
+    """Every contact as one vCard each; returns the count."""
+    count = 0
+    last = 0
+    while True:
+        chunk = list(
+            session.scalars(
+                sa.select(m.Contact).where(m.Contact.id > last).order_by(m.Contact.id).limit(500)
+            )
+        )
+        if not chunk:
+            return count
+        for summary in contact_service.summarize(session, chunk):
+            text = _card_for(summary, version).serialize()
+            if version == 4:
+                text = text.replace("VERSION:3.0", "VERSION:4.0")
+            out.write(text)
+            count += 1
+        last = chunk[-1].id or last

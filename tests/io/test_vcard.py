@@ -1,0 +1,83 @@
+"""vCard import/export on files shaped like Android (2.1), Apple (3.0) and vCard 4.0 exports."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import vobject
+
+from pycrm.db import Database
+from pycrm.io.vcard import VCardError, import_cards, read_cards, write_vcards
+from pycrm.services import contacts
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(database: Database, *paths: Path) -> dict[str, int]:
+    cards = [c for p in paths for c in read_cards(p)]
+    with database.write("import vcard", source="import") as session:
+        return import_cards(session, cards, region="BR")
+
+
+def test_android_21_quoted_printable_soft_breaks_and_charset() -> None:
+    cards = read_cards(FIXTURES / "android-2.1.vcf")
+    assert cards[0].name == "João Conceição"
+    assert cards[0].fields["given_name"] == "João"
+    assert cards[0].fields["notes"] == "line one\r\nline two"
+    assert [p for p, _ in cards[0].phones] == ["+55 11 98765-4321", "+55 11 3333-4444"]
+    assert cards[1].fields["family_name"] == "Lefèvre" and cards[1].name == "René Lefèvre"
+    assert cards[0].extra[0][0] == "X-ANDROID-CUSTOM"
+
+
+def test_apple_groups_labels_v4_uri_and_org(sqlite_db: Database) -> None:
+    counts = load(sqlite_db, FIXTURES / "apple-and-v4.vcf")
+    assert counts == {"created": 2, "updated": 0, "companies": 1}
+    with sqlite_db.read() as session:
+        found = contacts.find_by_email(session, "conceicao@example.com.br")
+        c = contacts.get_contact(session, found[0])
+        assert c.uuid == "5a1d6a2c-7f4b-4f3e-9c0e-2b1a3c4d5e6f"
+        assert c.notes == "Prefers calls\nafter 10am; never Mondays"
+        assert c.address_street == "Rua das Flores, 12" and c.birth_year == 1980
+        labels = dict((n, lab) for n, lab in contacts.contact_phones(session, c.id or 0))
+        assert labels["+551133334444"] == "loja"
+        chloe = contacts.get_contact(session, contacts.find_by_email(session, "chloe@acme.fr")[0])
+        assert [n for n, _ in contacts.contact_phones(session, chloe.id or 0)] == ["+33612345678"]
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_export_reimport_loses_nothing_and_updates(
+    sqlite_db: Database, tmp_path: Path, version: int
+) -> None:
+    load(sqlite_db, FIXTURES / "apple-and-v4.vcf", FIXTURES / "android-2.1.vcf")
+    out = io.StringIO()
+    with sqlite_db.read() as session:
+        assert write_vcards(session, out, version=version) == 4
+    text = out.getvalue()
+    parsed = list(vobject.readComponents(text))
+    assert len(parsed) == 4
+    assert "X-SOCIALPROFILE" in text and "IMPP" in text and "RELATED" in text
+    path = tmp_path / "out.vcf"
+    path.write_text(text, encoding="utf-8")
+    again = load(sqlite_db, path)
+    assert again["created"] == 0 and again["updated"] == 4
+    with sqlite_db.read() as session:
+        assert contacts.count_contacts(session) == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "empty"),
+        (b"hello world\n", "not a vCard"),
+        (b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Half", "truncated"),
+        (b"BEGIN:VCARD\x00\x01\x02", "NUL"),
+    ],
+)
+def test_bad_files_are_one_line(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "bad.vcf"
+    path.write_bytes(content)
+    with pytest.raises(VCardError, match=problem) as info:
+        read_cards(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
