@@ -226,3 +226,36 @@ def test_read_only_database_reads_and_refuses_writes(tmp_path: Path) -> None:
         for p in folder.iterdir():
             p.unlink()
         folder.rmdir()
+
+
+def _big_csv(path: Path, rows: int) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("Name,Email,Company\r\n")
+        for i in range(rows):
+            fh.write(f"Person {i},person{i}@example.org,Company {i % 300}\r\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _big_csv(tmp_path_factory.mktemp("csv") / "60k.csv", ROWS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [1.0, 5.0, 11.0, 60.0])
+def test_sigkill_during_real_csv_import(tmp_path: Path, big_csv: Path, kill_after: float) -> None:
+    """`pycrm import csv` of 60,000 rows killed while parsing or writing: none or all of it."""
+    db = tmp_path / "crm.db"
+    assert pycrm(db, "contact", "add", "Existing").returncode == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pycrm", "--db", str(db), "import", "csv", str(big_csv)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        proc.wait(timeout=kill_after)  # finished early: still a valid outcome to check
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert pycrm(db, "db", "check").returncode == 0
+    assert count(db) in (1, ROWS + 1)
+    assert count(db, "company") in (0, 300)
