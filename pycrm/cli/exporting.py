@@ -124,3 +124,34 @@ def export_vcard(
         count = write_vcards(session, out, version=version)
     if output is not None:
         note(f"wrote {count} contacts to {output}")
+
+
+@app.command("ics")
+def export_ics(
+    ctx: typer.Context,
+    what: list[str] = typer.Option([], "--what", help="meetings and/or followups (default both)."),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Write to this file instead of stdout."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Meetings (VEVENT) and follow-ups (VTODO) as iCalendar, with stable UIDs.
+
+    Example: pycrm export ics -o crm.ics
+    """
+    from pycrm.io.ical import write_ics
+    from pycrm.services.errors import ValidationError
+
+    bad = [w for w in what if w not in ("meetings", "followups")]
+    if bad:
+        raise ValidationError(
+            "--what", f"{bad[0]!r}: iCalendar export covers meetings and followups"
+        )
+    wanted = set(what) or {"meetings", "followups"}
+    database = get_context(ctx).database()
+    with database.read() as session, output_stream(output, force, newline="") as out:
+        count = write_ics(
+            session, out, meetings="meetings" in wanted, followups="followups" in wanted
+        )
+    if output is not None:
+        note(f"wrote {count} events and to-dos to {output}")

@@ -292,3 +292,44 @@ def import_vcard(
         f"{len(cards)} cards: created {counts['created']}, updated {counts['updated']}, "
         f"companies {counts['companies']}" + (f" — batch {batch[:8]}" if batch else "")
     )
+
+
+@app.command("ics")
+def import_ics(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="An iCalendar (.ics) file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import events as meetings (time zones, all-day, RRULE/EXDATE kept); re-import updates by UID.
+
+    Example: pycrm import ics ~/Downloads/calendar.ics
+    """
+    from pycrm.io.ical import ICalError, import_events, read_events
+    from pycrm.services.errors import ValidationError
+
+    try:
+        events = read_events(file)
+    except ICalError as exc:
+        error(str(exc))
+        raise typer.Exit(2) from exc
+    database = get_context(ctx).database()
+    try:
+        with database.write(f"import ics {file.name}", source="import") as session:
+            counts = import_events(session, events)
+            batch = session.info.get("batch_id")
+    except ValidationError as exc:
+        error(f"{file}: {exc.field}: {exc.reason}; nothing was imported")
+        raise typer.Exit(2) from exc
+    if as_json:
+        print_json({"events": len(events), **counts, "batch": batch})
+        return
+    note(
+        f"{file}: {len(events)} events: created {counts['created']}, updated {counts['updated']}, "
+        f"{counts['attendees']} attendees linked"
+        + (
+            f", {counts['unknown_attendees']} not in your contacts"
+            if counts["unknown_attendees"]
+            else ""
+        )
+        + (f" — batch {batch[:8]}" if batch else "")
+    )
