@@ -106,21 +106,34 @@ def _postgres_candidates(
     params = {f"t{i}": _like(t) for i, t in enumerate(tokens)}
     found: dict[tuple[str, int], float] = {}
     documents = {
-        "contact": (
-            "SELECT c.id, concat_ws(' ', c.display_name, c.notes, c.title, "
-            "(SELECT string_agg(e.email, ' ') FROM contact_email e WHERE e.contact_id = c.id), "
-            "(SELECT string_agg(p.number || ' ' || coalesce(p.raw, ''), ' ') FROM contact_phone p "
-            " WHERE p.contact_id = c.id), "
-            "(SELECT string_agg(t.name, ' ') FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id "
-            " WHERE ct.contact_id = c.id)) AS doc FROM contact c"
-        ),
         "company": (
             "SELECT c.id, concat_ws(' ', c.name, c.domain, c.website, c.phone, c.notes, c.industry) "
             "AS doc FROM company c"
         ),
         "deal": "SELECT d.id, concat_ws(' ', d.title, d.notes, d.next_step) AS doc FROM deal d",
     }
-    for kind in kinds:
+    if "contact" in kinds:
+        # Per word: the people whose name / notes / title, e-mail, phone or tag contains it; then
+        # the people every word found. Set operations avoid a subquery per person.
+        person_text = norm.format("concat_ws(' ', c.display_name, c.notes, c.title)")
+        per_token = []
+        for i in range(len(tokens)):
+            t = f":t{i}"
+            per_token.append(
+                f"(SELECT c.id FROM contact c WHERE "
+                f"{person_text} LIKE {t} ESCAPE '\\' "
+                f"UNION SELECT e.contact_id FROM contact_email e WHERE e.email_key LIKE {t} ESCAPE '\\' "
+                f"UNION SELECT p.contact_id FROM contact_phone p WHERE p.number LIKE {t} ESCAPE '\\' "
+                f"OR p.raw LIKE {t} ESCAPE '\\' "
+                f"UNION SELECT ct.contact_id FROM contact_tag ct JOIN tag g ON g.id = ct.tag_id "
+                f"WHERE g.name_key LIKE {t} ESCAPE '\\')"
+            )
+        query = " INTERSECT ".join(per_token)
+        for (record_id,) in session.execute(
+            sa.text(f"SELECT id FROM ({query}) AS hits LIMIT {CANDIDATES}"), params
+        ):
+            found[("contact", record_id)] = 0.0
+    for kind in [k for k in kinds if k != "contact"]:
         conditions = " AND ".join(
             f"{norm.format('doc')} LIKE {norm.format(':t' + str(i))} ESCAPE '\\'"
             for i in range(len(tokens))
