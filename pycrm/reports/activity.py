@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pycrm import models as m
-from pycrm.reports.common import Period, Report, Section, report, week_of
+from pycrm.reports.common import Period, Report, Section, report, scanned, week_of
 
 
 @report("activity")
@@ -20,9 +20,10 @@ def activity_report(
     i_t, f_t, mt = m.Interaction.__table__, m.FollowUp.__table__, m.Meeting.__table__
     week = week_of(session, i_t.c.occurred_at).label("week")
     direction = sa.func.coalesce(i_t.c.direction, sa.literal_column("'-'")).label("direction")
+    in_period = period.clause(scanned(session, i_t.c.occurred_at))
     rows = session.execute(
         sa.select(week, i_t.c.type, direction, sa.func.count())
-        .where(period.clause(i_t.c.occurred_at))
+        .where(in_period)
         .group_by(week, i_t.c.type, direction)
         .order_by(week, i_t.c.type)
     ).all()
@@ -60,30 +61,45 @@ def activity_report(
     )
     promises.rows.append([int(created), int(completed), int(held)])
     c_t = m.Contact.__table__
-    counts = (
-        sa.select(i_t.c.contact_id, sa.func.count().label("n"))
-        .where(i_t.c.contact_id.is_not(None), period.clause(i_t.c.occurred_at))
+    reachable = sa.and_(c_t.c.archived == sa.false(), c_t.c.do_not_contact == sa.false())
+    n = sa.func.count().label("n")
+    ranked = (
+        sa.select(i_t.c.contact_id, n)
+        .where(i_t.c.contact_id.is_not(None), in_period)
         .group_by(i_t.c.contact_id)
         .subquery()
     )
-    n = sa.func.coalesce(counts.c.n, 0)
-    base = (
-        sa.select(c_t.c.id, c_t.c.display_name, n)
-        .outerjoin(counts, counts.c.contact_id == c_t.c.id)
-        .where(c_t.c.archived == sa.false(), c_t.c.do_not_contact == sa.false())
+    named = (
+        sa.select(c_t.c.id, c_t.c.display_name, ranked.c.n)
+        .join(ranked, ranked.c.contact_id == c_t.c.id)
+        .where(reachable)
     )
     most = Section("Most contact", ["id", "name", "interactions"])
     most.rows = [
         list(r)
         for r in session.execute(
-            base.where(n > 0).order_by(n.desc(), c_t.c.display_name).limit(top)
+            named.order_by(ranked.c.n.desc(), c_t.c.display_name).limit(top)
         ).all()
     ]
+    # Least contact: people with none in the period first, then those with the fewest.
+    touched = sa.select(i_t.c.contact_id).where(i_t.c.contact_id.is_not(None), in_period)
     least = Section("Least contact", ["id", "name", "interactions"])
     least.rows = [
-        list(r)
-        for r in session.execute(base.order_by(n.asc(), c_t.c.display_name).limit(top)).all()
+        [cid, name, 0]
+        for cid, name in session.execute(
+            sa.select(c_t.c.id, c_t.c.display_name)
+            .where(reachable, c_t.c.id.not_in(touched))
+            .order_by(c_t.c.display_name, c_t.c.id)
+            .limit(top)
+        ).all()
     ]
+    if len(least.rows) < top:
+        least.rows += [
+            list(r)
+            for r in session.execute(
+                named.order_by(ranked.c.n.asc(), c_t.c.display_name).limit(top - len(least.rows))
+            ).all()
+        ]
     result = Report("activity", period, [totals, weekly, promises, most, least])
     result.summary = {
         "interactions": sum(per_week.values()),

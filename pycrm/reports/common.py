@@ -112,6 +112,17 @@ def weighted_minor(amount_times_probability: int | float | Decimal | None) -> in
     return (value + 50) // 100
 
 
+def scanned(session: Session, column: Any) -> Any:
+    """``column`` for a range filter that should scan the table rather than walk its index.
+
+    On SQLite a wide date range over a big table is much faster as one sequential scan than as
+    an index walk with a table lookup per row; ``+column`` tells SQLite not to use the index.
+    """
+    if is_sqlite(session):
+        return sa.literal_column(f"+{column.table.name}.{column.name}", type_=column.type)
+    return column
+
+
 def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
