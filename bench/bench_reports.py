@@ -82,7 +82,11 @@ def main() -> None:
     }
     base = {}
     for name, sql in baselines.items():
-        base[name] = timed(lambda sql=sql: raw.execute(sql).fetchall(), args.runs)
+
+        def query(sql: str = sql) -> object:
+            return raw.execute(sql).fetchall()
+
+        base[name] = timed(query, args.runs)
         print(f"  {name:<42} {base[name] * 1000:7.0f} ms")
     raw.close()
     floor = max(base.values())

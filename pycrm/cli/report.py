@@ -107,14 +107,27 @@ def _run(
     end: str | None,
     fmt: str,
     chart: bool,
+    currency: str | None = None,
     **options: Any,
 ) -> None:
+    from pycrm.money import MoneyError, check_currency
     from pycrm.reports import run_report
+    from pycrm.services.errors import ValidationError
 
+    if fmt not in FORMATS:
+        raise ValidationError("--format", f"{fmt!r} is not one of: {', '.join(FORMATS)}")
+    code = None
+    if currency is not None:
+        try:
+            code = check_currency(currency)
+        except MoneyError as exc:
+            raise ValidationError("--currency", str(exc)) from exc
     period = _period(ctx, start, end)
     database = get_context(ctx).database()
     with database.read() as session:
         report = run_report(session, name, period, **options)
+    if code is not None:
+        report.only_currency(code)
     _emit(report, fmt, chart)
 
 
@@ -122,17 +135,23 @@ FROM = typer.Option(None, "--from", help="Start of the period (WHEN).")
 TO = typer.Option(None, "--to", help="End of the period (WHEN), inclusive for a date.")
 FORMAT = typer.Option("table", "--format", "-f", help="table, csv, json or md.")
 CHART = typer.Option(False, "--chart", help="Draw a chart in the terminal (with --format table).")
+CURRENCY = typer.Option(None, "--currency", help="Only money in this ISO 4217 currency.")
 
 
 @app.command("pipeline")
 def pipeline(
-    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+    ctx: typer.Context,
+    from_: str = FROM,
+    to: str = TO,
+    fmt: str = FORMAT,
+    chart: bool = CHART,
+    currency: str = CURRENCY,
 ) -> None:
     """Per stage: deals, total and weighted value, days in stage; stale and slipped deals.
 
     Example: pycrm report pipeline --chart
     """
-    _run(ctx, "pipeline", from_, to, fmt, chart)
+    _run(ctx, "pipeline", from_, to, fmt, chart, currency)
 
 
 @app.command("forecast")
@@ -142,35 +161,46 @@ def forecast(
     to: str = TO,
     fmt: str = FORMAT,
     chart: bool = CHART,
+    currency: str = CURRENCY,
     months: int = typer.Option(6, "--months", help="How many months ahead.", min=1, max=36),
 ) -> None:
     """Weighted value by expected close month, per currency; overdue closes flagged.
 
     Example: pycrm report forecast --months 3 --format md
     """
-    _run(ctx, "forecast", from_, to, fmt, chart, months=months)
+    _run(ctx, "forecast", from_, to, fmt, chart, currency, months=months)
 
 
 @app.command("winrate")
 def winrate(
-    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+    ctx: typer.Context,
+    from_: str = FROM,
+    to: str = TO,
+    fmt: str = FORMAT,
+    chart: bool = CHART,
+    currency: str = CURRENCY,
 ) -> None:
     """Won vs lost, win rate, sales cycle, loss reasons, stage-to-stage conversion.
 
     Example: pycrm report winrate --from 2026-01-01 --to 2026-06-30
     """
-    _run(ctx, "winrate", from_, to, fmt, chart)
+    _run(ctx, "winrate", from_, to, fmt, chart, currency)
 
 
 @app.command("activity")
 def activity(
-    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+    ctx: typer.Context,
+    from_: str = FROM,
+    to: str = TO,
+    fmt: str = FORMAT,
+    chart: bool = CHART,
+    currency: str = CURRENCY,
 ) -> None:
     """Interactions per week, follow-ups kept, meetings held, who got most and least contact.
 
     Example: pycrm report activity --from -4w --chart
     """
-    _run(ctx, "activity", from_, to, fmt, chart)
+    _run(ctx, "activity", from_, to, fmt, chart, currency)
 
 
 @app.command("customers")
@@ -180,6 +210,7 @@ def customers(
     to: str = TO,
     fmt: str = FORMAT,
     chart: bool = CHART,
+    currency: str = CURRENCY,
     by: str = typer.Option("contact", "--by", help="contact or company."),
     segment: str = typer.Option(
         None, "--segment", help="Only this RFM segment (e.g. Champions, 'At risk')."
@@ -207,6 +238,7 @@ def customers(
         to,
         fmt,
         chart,
+        currency,
         by=by,
         segment_filter=segment,
         sort=sort,
@@ -216,10 +248,15 @@ def customers(
 
 @app.command("sources")
 def sources(
-    ctx: typer.Context, from_: str = FROM, to: str = TO, fmt: str = FORMAT, chart: bool = CHART
+    ctx: typer.Context,
+    from_: str = FROM,
+    to: str = TO,
+    fmt: str = FORMAT,
+    chart: bool = CHART,
+    currency: str = CURRENCY,
 ) -> None:
     """Contacts, deals, won value and win rate by source and campaign.
 
     Example: pycrm report sources --format csv > sources.csv
     """
-    _run(ctx, "sources", from_, to, fmt, chart)
+    _run(ctx, "sources", from_, to, fmt, chart, currency)

@@ -62,6 +62,18 @@ class Report:
     summary: dict[str, Any] = field(default_factory=dict)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def only_currency(self, currency: str) -> Report:
+        """Keep only money rows in ``currency`` (rows without a currency column stay as they are)."""
+        for section in self.sections:
+            if "currency" in section.columns:
+                i = section.columns.index("currency")
+                section.rows = [r for r in section.rows if r[i] in (currency, None)]
+        for key, value in list(self.summary.items()):
+            if isinstance(value, dict) and all(len(str(k)) == 3 for k in value):
+                self.summary[key] = {k: v for k, v in value.items() if k == currency}
+        self.summary["currency"] = currency
+        return self
+
     @property
     def is_empty(self) -> bool:
         return all(not s.rows for s in self.sections)

@@ -45,13 +45,12 @@ def quintiles(values: list[float]) -> list[int]:
     """Score each value 1–5 by its rank (higher value → higher score; ties share a score)."""
     if not values:
         return []
+    from bisect import bisect_left
+
     ordered = sorted(values)
     n = len(ordered)
-    scores = []
-    for v in values:
-        below = sum(1 for x in ordered if x < v)  # rank of the first equal value
-        scores.append(min(5, 1 + (below * 5) // n))
-    return scores
+    # bisect_left: the rank of the first equal value, so ties share a score.
+    return [min(5, 1 + (bisect_left(ordered, v) * 5) // n) for v in values]
 
 
 @dataclass

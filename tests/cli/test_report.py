@@ -38,3 +38,23 @@ def test_bad_arguments_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
 def test_empty_database_is_a_clear_empty_report(cli) -> None:  # type: ignore[no-untyped-def]
     res = cli("report", "winrate")
     assert res.code == 0 and "nothing to report" in res.err
+
+
+def test_unknown_currency_exits_2_and_currency_filters(cli, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli("report", "pipeline", "--currency", "XYZ")
+    assert res.code == 2 and "XYZ" in res.err and len(res.err.strip().splitlines()) == 1
+    seed_demo(open_database(str(db_path)), contacts=80)
+    data = cli("report", "pipeline", "--format", "json", "--currency", "eur").json()
+    totals = data["sections"][1]["rows"]
+    assert totals and {row["currency"] for row in totals} == {"EUR"}
+    assert set(data["summary"]["open_value"]) == {"EUR"}
+
+
+def test_period_with_no_data_is_empty_exit_0(cli, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    seed_demo(open_database(str(db_path)), contacts=40)
+    res = cli("report", "winrate", "--from", "1990-01-01", "--to", "1990-02-01")
+    assert res.code == 0 and "nothing to report" in res.err
+    data = cli(
+        "report", "winrate", "--from", "1990-01-01", "--to", "1990-02-01", "--format", "json"
+    )
+    assert data.json()["summary"]["won"] == 0
