@@ -9,47 +9,93 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pycrm import models as m
-from pycrm.reports.common import Period, Report, Section, money, percent, report
+from pycrm.reports.common import Period, Report, Section, days_between, money, percent, report
 
 
 @report("winrate")
 def winrate_report(session: Session, *, period: Period) -> Report:
     """Deals closed in the period: win rate, cycle length (created → won), why deals are lost."""
     deal, stage = m.Deal.__table__, m.Stage.__table__
-    closed = (
-        sa.select(deal.c.id, stage.c.kind, deal.c.created_at, deal.c.closed_at, deal.c.lost_reason, deal.c.amount, deal.c.currency)
+    kind = stage.c.kind
+    closed_in_period = sa.and_(
+        kind.in_([m.StageKind.WON.value, m.StageKind.LOST.value]), period.clause(deal.c.closed_at)
+    )
+    counts = {
+        str(k): int(n)
+        for k, n in session.execute(
+            sa.select(kind, sa.func.count())
+            .select_from(deal)
+            .join(stage, stage.c.id == deal.c.stage_id)
+            .where(closed_in_period)
+            .group_by(kind)
+        ).all()
+    }
+    won = counts.get(m.StageKind.WON.value, 0)
+    lost = counts.get(m.StageKind.LOST.value, 0)
+    won_deals = sa.and_(
+        kind == m.StageKind.WON.value,
+        period.clause(deal.c.closed_at),
+        deal.c.created_at.is_not(None),
+        deal.c.closed_at.is_not(None),
+    )
+    cycle = days_between(session, deal.c.closed_at, deal.c.created_at)
+    base = (
+        sa.select(cycle)
+        .select_from(deal)
         .join(stage, stage.c.id == deal.c.stage_id)
-        .where(stage.c.kind.in_([m.StageKind.WON.value, m.StageKind.LOST.value]))
-        .where(period.clause(deal.c.closed_at))
-    )  # fmt: skip
-    won = lost = 0
-    cycles: list[float] = []
+        .where(won_deals)
+    )
+    n_cycles, avg_cycle = session.execute(
+        sa.select(sa.func.count(), sa.func.avg(cycle))
+        .select_from(deal)
+        .join(stage, stage.c.id == deal.c.stage_id)
+        .where(won_deals)
+    ).one()
+    median_cycle = None
+    if n_cycles:
+        # The middle one or two values, found by the database (ORDER BY … LIMIT/OFFSET).
+        middle = [
+            float(v)
+            for (v,) in session.execute(
+                base.order_by(cycle).offset((n_cycles - 1) // 2).limit(2 - n_cycles % 2)
+            ).all()
+        ]
+        median_cycle = statistics.fmean(middle)
+    reason = sa.func.lower(sa.func.trim(sa.func.coalesce(deal.c.lost_reason, "")))
+    reason_rows = session.execute(
+        sa.select(reason.label("reason"), sa.func.count().label("n"))
+        .select_from(deal)
+        .join(stage, stage.c.id == deal.c.stage_id)
+        .where(closed_in_period, kind == m.StageKind.LOST.value)
+        .group_by(reason)
+    ).all()
     reasons: dict[str, int] = {}
-    won_value: dict[str, int] = {}
-    for _id, kind, created, closed_at, reason, amount, currency in session.execute(closed).all():
-        if kind == m.StageKind.WON:
-            won += 1
-            won_value[currency] = won_value.get(currency, 0) + int(amount)
-            if created is not None and closed_at is not None:
-                cycles.append((closed_at - created).total_seconds() / 86400)
-        else:
-            lost += 1
-            key = (reason or "no reason given").strip().lower()
-            reasons[key] = reasons.get(key, 0) + 1
+    for text, n in reason_rows:
+        key = text or "no reason given"
+        reasons[key] = reasons.get(key, 0) + int(n)
+    won_value = {
+        str(c): int(v or 0)
+        for c, v in session.execute(
+            sa.select(deal.c.currency, sa.func.sum(deal.c.amount))
+            .join(stage, stage.c.id == deal.c.stage_id)
+            .where(closed_in_period, kind == m.StageKind.WON.value)
+            .group_by(deal.c.currency)
+        ).all()
+    }
     overview = Section(
         "Won and lost", ["won", "lost", "win rate %", "avg cycle days", "median cycle days"]
     )
     if won + lost:
         overview.rows.append([
             won, lost, percent(won, won + lost),
-            Decimal(str(round(statistics.fmean(cycles), 1))) if cycles else None,
-            Decimal(str(round(statistics.median(cycles), 1))) if cycles else None,
+            Decimal(str(round(float(avg_cycle), 1))) if avg_cycle is not None else None,
+            Decimal(str(round(median_cycle, 1))) if median_cycle is not None else None,
         ])  # fmt: skip
     loss = Section(
         "Loss reasons", ["reason", "deals", "share %"], chart="barh", chart_columns=(0, 1)
     )
-    for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
-        loss.rows.append([reason, n, percent(n, lost)])
+    for text, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+        loss.rows.append([text, n, percent(n, lost)])
     conversion = _conversion(session, period)
     value = Section("Won value", ["currency", "won value"])
     for currency, total in sorted(won_value.items()):

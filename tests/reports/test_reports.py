@@ -123,3 +123,36 @@ def test_rfm_helpers() -> None:
     assert quintiles([1.0, 2.0, 3.0, 4.0, 5.0]) == [1, 2, 3, 4, 5]
     assert segment(5, 5) == "Champions" and segment(1, 1) == "Lost" and segment(2, 4) == "Loyal"
     assert segment(1, 3) == "At risk" and segment(5, 1) == "Potential loyalist"
+
+
+def test_winrate_median_and_reasons_ranked(book: Database) -> None:
+    """Two won (10 and 30 days), three lost (two "price" spelled differently, one "timing")."""
+    t0 = NOW - timedelta(days=90)
+    with book.write("more") as s:
+        won = deals.create_deal(s, "Second win", amount=30000, currency="USD", at=t0)
+        deals.mark_won(s, won.id, at=t0 + timedelta(days=30))
+        for reason in (" Price ", "Timing"):
+            lost = deals.create_deal(s, "Lost again", amount=1000, currency="EUR", at=t0)
+            deals.mark_lost(s, lost.id, reason, at=t0 + timedelta(days=1))
+    with book.read() as s:
+        r = run_report(s, "winrate", Period())
+    assert r.summary == {"won": 2, "lost": 3, "win_rate": Decimal("40.0")}
+    assert r.sections[0].rows[0][3:] == [Decimal("20.0"), Decimal("20.0")]
+    assert r.sections[1].rows == [
+        ["price", 2, Decimal("66.7")],
+        ["timing", 1, Decimal("33.3")],
+    ]
+    assert r.sections[3].rows == [["EUR", Decimal("1000.00")], ["USD", Decimal("300.00")]]
+    # A period holding only the first win: median of one value.
+    with book.read() as s:
+        first = run_report(s, "winrate", Period(NOW - timedelta(days=35), NOW))
+    assert first.summary["won"] == 1 and first.sections[0].rows[0][4] == Decimal("10.0")
+
+
+def test_currency_filter_keeps_only_that_money(book: Database) -> None:
+    with book.read() as s:
+        r = run_report(s, "winrate", Period()).only_currency("USD")
+    assert r.sections[3].rows == []  # the only won value is in EUR
+    with book.read() as s:
+        p = run_report(s, "pipeline", Period(), now=NOW).only_currency("USD")
+    assert {row[1] for row in p.sections[0].rows} == {"USD"}
