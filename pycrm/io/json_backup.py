@@ -66,7 +66,9 @@ def iter_records(session: Session, entity: str, batch: int = 2000) -> Iterator[d
         for child in agg.children:
             per: dict[int, list[dict[str, Any]]] = {}
             for c in session.execute(
-                sa.select(child.table).where(child.table.c[child.fk].in_(ids))
+                sa.select(child.table)
+                .where(child.table.c[child.fk].in_(ids))
+                .order_by(*child.table.primary_key.columns)  # stable order on every backend
             ).mappings():
                 per.setdefault(c[child.fk], []).append(row_to_json(child.table, c))
             children[child.key] = per

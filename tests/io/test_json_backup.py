@@ -25,6 +25,15 @@ def dump(database: Database) -> dict:
         write_backup(session, buffer)
     data = json.loads(buffer.getvalue())
     data.pop("exported_at")
+    # Child rows (e-mails, phones…) are compared without their surrogate ids: a PostgreSQL
+    # sequence does not restart after other tests, so those ids differ while the data is the same.
+    for records in data.values():
+        for record in records if isinstance(records, list) else []:
+            for value in record.values() if isinstance(record, dict) else []:
+                if isinstance(value, list):
+                    for child in value:
+                        if isinstance(child, dict):
+                            child.pop("id", None)
     return data
 
 
