@@ -74,23 +74,18 @@ def _charts(report: Any) -> None:
     for section in report.sections:
         if not section.chart or not section.rows:
             continue
-        label_col, value_col = section.chart_columns
-        has_currency = "currency" in section.columns
-        series: dict[str, float] = {}
-        for row in section.rows:
-            value = row[value_col]
-            # Counts add up across currencies; money never does, so it keeps its currency.
-            label = str(row[label_col])
-            if has_currency and not isinstance(value, int):
-                label += " " + str(row[section.columns.index("currency")])
-            series[label] = series.get(label, 0.0) + float(value or 0)
+        from pycrm.reports.render import chart_series
+
+        bars = chart_series(section)
+        if not bars:
+            continue
         plt.clear_figure()
         if "NO_COLOR" in os.environ or not sys.stdout.isatty():
             plt.theme("clear")
         width = plt.terminal_width() or 100
-        plt.plotsize(min(100, width), max(10, min(30, len(series) + 6)))
+        plt.plotsize(min(100, width), max(10, min(30, 2 * len(bars) + 5)))
         orientation = "horizontal" if section.chart == "barh" else "vertical"
-        plt.bar(list(series), list(series.values()), orientation=orientation)
+        plt.bar([b[0] for b in bars], [b[1] for b in bars], orientation=orientation, width=0.6)
         plt.title(section.title)
         text = plt.build()
         if "NO_COLOR" in os.environ or not sys.stdout.isatty():

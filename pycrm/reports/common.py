@@ -50,6 +50,7 @@ class Section:
     rows: list[list[Any]] = field(default_factory=list)
     chart: str | None = None  # "bar" / "barh": how --chart draws it (label column, value column)
     chart_columns: tuple[int, int] = (0, 1)
+    chart_skip: tuple[str, ...] = ()  # labels left out of the chart (e.g. Lost in the funnel)
 
 
 @dataclass

@@ -46,6 +46,9 @@ def pipeline_report(session: Session, *, period: Period, now: datetime | None = 
         chart_columns=(0, 2),
     )
     totals: dict[str, dict[str, int]] = {}
+    by_stage.chart_skip = tuple(
+        name for name, kind, *_ in rows if kind == m.StageKind.LOST
+    )  # the funnel: open stages, then won
     for name, kind, _pos, currency, count, total, weighted, avg_age in rows:
         w = weighted_minor(weighted)
         by_stage.rows.append([

@@ -8,7 +8,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pycrm.reports.common import Report
+from pycrm.reports.common import Report, Section
+
+
+def chart_series(section: Section) -> list[tuple[str, float]]:
+    """(label, value) bars for a chartable section, in the order to draw them.
+
+    Counts add up across currencies; money never does, so a money bar's label keeps its
+    currency. Horizontal bars come back reversed so the first row is drawn on top (a funnel).
+    """
+    label_col, value_col = section.chart_columns
+    currency_col = section.columns.index("currency") if "currency" in section.columns else None
+    series: dict[str, float] = {}
+    for row in section.rows:
+        label, value = str(row[label_col]), row[value_col]
+        if label in section.chart_skip:
+            continue
+        if currency_col is not None and not isinstance(value, int):
+            label += " " + str(row[currency_col])
+        series[label] = series.get(label, 0.0) + float(value or 0)
+    bars = list(series.items())
+    return bars[::-1] if section.chart == "barh" else bars
 
 
 def cell(value: Any) -> str:

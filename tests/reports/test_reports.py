@@ -156,3 +156,13 @@ def test_currency_filter_keeps_only_that_money(book: Database) -> None:
     with book.read() as s:
         p = run_report(s, "pipeline", Period(), now=NOW).only_currency("USD")
     assert {row[1] for row in p.sections[0].rows} == {"USD"}
+
+
+def test_pipeline_funnel_bars_top_down_without_lost(book: Database) -> None:
+    from pycrm.reports.render import chart_series
+
+    with book.read() as s:
+        r = run_report(s, "pipeline", Period(), now=NOW)
+    bars = chart_series(r.sections[0])
+    # Drawn bottom-up by plotext, so reversed: Proposal (1 deal) on top, then Won (1), no Lost.
+    assert bars == [("Won", 1.0), ("Proposal", 1.0)]

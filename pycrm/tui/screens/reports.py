@@ -109,18 +109,14 @@ class ReportsScreen(BaseScreen):
         chart = next((s for s in result.sections if s.chart and s.rows), None)
         plot.display = chart is not None
         if chart is not None:
-            label_col, value_col = chart.chart_columns
-            series: dict[str, float] = {}
-            for row in chart.rows:
-                value = row[value_col]
-                label = str(row[label_col])
-                if "currency" in chart.columns and not isinstance(value, int):
-                    label += " " + str(row[chart.columns.index("currency")])
-                series[label] = series.get(label, 0.0) + float(value or 0)
+            from pycrm.reports.render import chart_series
+
+            bars = chart_series(chart)
             plt.bar(
-                list(series),
-                list(series.values()),
+                [b[0] for b in bars],
+                [b[1] for b in bars],
                 orientation="horizontal" if chart.chart == "barh" else "vertical",
+                width=0.6,
             )
             plt.title(chart.title)
         plot.refresh()
