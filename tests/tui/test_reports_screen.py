@@ -41,5 +41,17 @@ def test_key_6_shows_reports_and_switches_report(tmp_path: Path) -> None:
             await pilot.pause()
             assert "Winrate" in text_of(app.screen.query_one("#reports-status", Static))
             assert "Loss reasons" in text_of(app.screen.query_one("#reports-tables", Static))
+            # The period selector: all time, then the last 30 days (a dated period).
+            app.screen.query_one("#period-choice", Select).value = 0
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "all time" in text_of(app.screen.query_one("#reports-status", Static))
+            app.screen.query_one("#period-choice", Select).value = 30
+            await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            status = text_of(app.screen.query_one("#reports-status", Static))
+            assert "Winrate" in status and "→ now" in status
 
     asyncio.run(scenario())
