@@ -169,13 +169,22 @@ def import_csv(
                     raise NotFound("saved mapping", mapping)
             progress = None
             if sys.stderr.isatty() and path.stat().st_size > 2_000_000:
-                note("reading and checking…")
+                total = path.stat().st_size
+
+                def progress(rows: int) -> None:
+                    # A rough bar: rows read against the file's size (~110 bytes a row).
+                    share = min(1.0, rows * 110 / total)
+                    bar = "#" * int(share * 30)
+                    sys.stderr.write(f"\rchecking {bar:<30} {rows:,} rows")
+                    sys.stderr.flush()
             plan = plan_import(
                 session, path, source="stdin" if spooled else str(file), preset=preset,
                 overrides=parse_map_options(map_), saved_mapping=saved, encoding=encoding,
                 delimiter=delimiter, on_duplicate=on_duplicate, region=settings.region,
                 date_order=settings.date_order, progress=progress,
             )  # fmt: skip
+            if progress is not None:
+                sys.stderr.write("\n")
     except ImportError_ as exc:
         error(str(exc))
         raise typer.Exit(2) from exc
