@@ -6,12 +6,29 @@ import sys
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from pycrm.cli.context import get_context
 from pycrm.cli.output import line, note, print_json, table
 
+
+class _ReportGroup(TyperGroup):
+    """An unknown report name is one line on stderr and exit 2, like any other bad argument."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else None
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from pycrm.services.errors import ValidationError
+
+            known = ", ".join(self.list_commands(ctx))
+            raise ValidationError("report", f"no report named {name!r}; one of: {known}")
+        return super().resolve_command(ctx, args)
+
+
 app = typer.Typer(
-    help="Reports: pipeline, forecast, winrate, activity, customers, sources.", no_args_is_help=True
+    cls=_ReportGroup,
+    help="Reports: pipeline, forecast, winrate, activity, customers, sources.",
+    no_args_is_help=True,
 )
 
 FORMATS = ("table", "csv", "json", "md")

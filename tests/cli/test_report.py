@@ -29,7 +29,9 @@ def test_every_report_in_every_format(cli, db_path: Path) -> None:  # type: igno
 
 
 def test_bad_arguments_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
-    assert cli("report", "nonsense").code == 2
+    unknown = cli("report", "nonsense")
+    assert unknown.code == 2 and len(unknown.err.strip().splitlines()) == 1
+    assert "nonsense" in unknown.err
     assert cli("report", "pipeline", "--format", "xml").code == 2
     assert cli("report", "winrate", "--from", "someday").code == 2
     assert cli("report", "customers", "--segment", "Royalty").code == 2
