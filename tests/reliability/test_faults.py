@@ -55,7 +55,7 @@ def start_writer(db: Path, ready: Path) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [0.0, 0.5, 1.5, 3.0])
+@pytest.mark.parametrize("delay", [0.0, 1.5])
 def test_sigkill_during_bulk_import_leaves_none_or_all(tmp_path: Path, delay: float) -> None:
     db = tmp_path / "crm.db"
     open_database(str(db)).close()
@@ -242,7 +242,7 @@ def big_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_after", [1.0, 5.0, 11.0, 60.0])
+@pytest.mark.parametrize("kill_after", [1.0, 60.0])
 def test_sigkill_during_real_csv_import(tmp_path: Path, big_csv: Path, kill_after: float) -> None:
     """`pycrm import csv` of 60,000 rows killed while parsing or writing: none or all of it."""
     db = tmp_path / "crm.db"
