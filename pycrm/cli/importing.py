@@ -177,6 +177,7 @@ def import_csv(
                     bar = "#" * int(share * 30)
                     sys.stderr.write(f"\rchecking {bar:<30} {rows:,} rows")
                     sys.stderr.flush()
+
             plan = plan_import(
                 session, path, source="stdin" if spooled else str(file), preset=preset,
                 overrides=parse_map_options(map_), saved_mapping=saved, encoding=encoding,
