@@ -62,7 +62,18 @@ def _fresh_pg() -> Database:
     return database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not PG_URL, reason="PYCRM_TEST_DATABASE_URL is not set"),
+            ],
+        ),
+    ]
+)
 def database(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Database]:
     """The same test on a SQLite file and (when PYCRM_TEST_DATABASE_URL is set) on PostgreSQL."""
     if request.param == "sqlite":
@@ -70,8 +81,6 @@ def database(request: pytest.FixtureRequest, db_path: Path) -> Iterator[Database
         yield db
         db.close()
         return
-    if not PG_URL:
-        pytest.skip("PYCRM_TEST_DATABASE_URL is not set")
     yield _fresh_pg()
 
 
