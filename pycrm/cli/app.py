@@ -1,14 +1,16 @@
 """The root Typer app: global ``--db``, ``--version``, no-argument → the full-screen app.
 
-Command groups live one per module in ``pycrm.cli`` and are registered from ``COMMAND_MODULES``;
-each module exposes either ``app`` (a Typer group) or ``register(root_app)`` for top-level commands.
-Modules import services lazily inside commands so ``pycrm --help`` and quick commands stay fast.
+Command groups live one per module in ``pycrm.cli`` and are listed in ``COMMANDS`` (command name →
+module); each module exposes either ``app`` (a Typer group) or ``register(root_app)`` for top-level
+commands. Nothing is imported until a command is invoked: ``pycrm find`` loads only
+``pycrm.cli.everyday`` and builds only its own click command, which keeps quick commands quick
+(building every command's parameters for every call cost ~60 ms). ``--help`` loads them all.
+Modules import services lazily inside commands for the same reason.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from typing import Any
 
@@ -17,16 +19,22 @@ from typer.core import TyperGroup
 
 from pycrm import __version__
 
-# name → module. A module with ``app`` becomes ``pycrm NAME …``; one with ``register`` adds its own.
-COMMAND_MODULES: dict[str, str] = {
+# Command name → module, in --help order. A module with ``app`` becomes ``pycrm NAME …``; one with
+# ``register(app)`` adds top-level commands (each of its names is listed here).
+COMMANDS: dict[str, str] = {
+    "init": "pycrm.cli.setup",
+    "demo": "pycrm.cli.setup",
+    "find": "pycrm.cli.everyday",
+    "log": "pycrm.cli.everyday",
+    "today": "pycrm.cli.everyday",
+    "undo": "pycrm.cli.everyday",
+    "history": "pycrm.cli.everyday",
     "db": "pycrm.cli.db",
-    "setup": "pycrm.cli.setup",
     "contact": "pycrm.cli.contact",
     "company": "pycrm.cli.company",
     "deal": "pycrm.cli.deal",
     "followup": "pycrm.cli.followup",
     "meeting": "pycrm.cli.meeting",
-    "everyday": "pycrm.cli.everyday",
     "import": "pycrm.cli.importing",
     "export": "pycrm.cli.exporting",
     "report": "pycrm.cli.report",
@@ -37,7 +45,15 @@ class PycrmGroup(TyperGroup):
     """Turns domain and database errors into one line on stderr and the documented exit code."""
 
     def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
-        return list(self.commands)  # keep registration order in --help
+        extra = [name for name in self.commands if name not in COMMANDS]
+        return [*COMMANDS, *extra]  # keep the documented order in --help
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:  # type: ignore[override]
+        command = self.commands.get(cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = _load_command(cmd_name)
+            self.commands[cmd_name] = command
+        return command
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
@@ -116,18 +132,17 @@ def root(
         open_tui(ctx.obj)
 
 
-def _register_all() -> None:
-    for name, module_name in COMMAND_MODULES.items():
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        module = importlib.import_module(module_name)
-        if hasattr(module, "register"):
-            module.register(app)
-        elif hasattr(module, "app"):
-            app.add_typer(module.app, name=name)
-
-
-_register_all()
+def _load_command(name: str) -> Any:
+    """Import the module behind ``name`` and build just that click command (or group)."""
+    module = importlib.import_module(COMMANDS[name])
+    if hasattr(module, "register"):
+        holder = typer.Typer(rich_markup_mode=None)
+        module.register(holder)
+        return typer.main.get_group(holder).commands[name]
+    module.app.rich_markup_mode = None  # as the root: plain help, names never read as markup
+    group = typer.main.get_group(module.app)
+    group.name = name
+    return group
 
 
 def main() -> None:

@@ -33,8 +33,8 @@ def find(
     from pycrm.services.search import search
 
     database = get_context(ctx).database()
-    with database.read() as session:
-        hits = search(session, query, limit=limit)
+    with database.connect() as connection:
+        hits = search(connection, query, limit=limit)
     if as_json:
         print_json(
             [

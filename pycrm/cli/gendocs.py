@@ -23,8 +23,16 @@ local dates in the configured order (`25/11/2026`), times (`14:00`, `2pm`) and r
 def walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
     """Every command in the tree with its full path."""
     yield path, command
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from walk(sub, [*path, name])
+    if not hasattr(command, "list_commands"):
+        return
+    context = click_context(command)
+    for name in sorted(command.list_commands(context)):
+        yield from walk(command.get_command(context, name), [*path, name])
+
+
+def click_context(command: Any) -> Any:
+    """A throw-away context, enough for a group to list and load its sub-commands."""
+    return command.context_class(command)
 
 
 def render() -> str:

@@ -18,6 +18,9 @@ import sqlalchemy as sa
 if TYPE_CHECKING:  # the ORM costs ~0.1 s to import; `pycrm find` does not need it
     from sqlalchemy.orm import Session
 
+    # Search runs on an ORM session or, from quick commands, on a plain Core connection.
+    Queryable = Session | sa.Connection
+
 from pycrm.services.text import fold
 
 KINDS = ("contact", "company", "deal")
@@ -46,13 +49,25 @@ def tokenize(query: str) -> list[str]:
     return [w[:MAX_TOKEN_LENGTH] for w in words if w.strip("_")][:MAX_TOKENS]
 
 
+def _engine(session: Queryable) -> sa.Engine:
+    """The engine behind a session or a connection."""
+    if isinstance(session, sa.Connection):
+        return session.engine
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, sa.Connection) else bind
+
+
+def _dialect(session: Queryable) -> str:
+    return _engine(session).dialect.name
+
+
 def fts_match_expression(tokens: Sequence[str]) -> str:
     """A MATCH expression with every token quoted and prefix-matched (``"jose"* "silva"*``)."""
     return " ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
 
 
 def search(
-    session: Session,
+    session: Queryable,
     query: str,
     *,
     limit: int = 20,
@@ -64,7 +79,7 @@ def search(
     wanted = [k for k in kinds if k in _KIND_CODE]
     if not tokens or not wanted or limit <= 0:
         return []
-    if session.get_bind().dialect.name == "sqlite":
+    if _dialect(session) == "sqlite":
         found = _sqlite_candidates(session, tokens, wanted)
     else:
         found = _postgres_candidates(session, tokens, wanted)
@@ -76,7 +91,7 @@ def search(
 
 
 def _sqlite_candidates(
-    session: Session, tokens: list[str], kinds: list[str]
+    session: Queryable, tokens: list[str], kinds: list[str]
 ) -> dict[tuple[str, int], float]:
     codes = ",".join(str(_KIND_CODE[k]) for k in kinds)
     rows = session.execute(
@@ -97,7 +112,7 @@ def _like(token: str) -> str:
 
 
 def _postgres_candidates(
-    session: Session, tokens: list[str], kinds: list[str]
+    session: Queryable, tokens: list[str], kinds: list[str]
 ) -> dict[tuple[str, int], float]:
     has_unaccent = bool(
         session.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'")).first()
@@ -164,7 +179,7 @@ def _tier(label: str, extra: Sequence[str], tokens: list[str]) -> float:
 
 
 def _describe(
-    session: Session, found: dict[tuple[str, int], float], tokens: list[str] | None = None
+    session: Queryable, found: dict[tuple[str, int], float], tokens: list[str] | None = None
 ) -> list[SearchHit]:
     """Turn (kind, id) candidates into hits with labels and details, in one query per kind."""
     if not found:
@@ -187,7 +202,7 @@ def _describe(
 
 
 def _labels(
-    session: Session, kind: str, ids: list[int]
+    session: Queryable, kind: str, ids: list[int]
 ) -> list[tuple[int, str, str, str, list[str]]]:
     """(id, uuid, label, detail, extra match texts) per record. Plain SQL: importing the ORM
     models costs a quick command half a second."""
@@ -246,7 +261,7 @@ def _labels(
 _TERMS_CACHE: dict[tuple[str, tuple[object, ...]], list[str]] = {}
 
 
-def _name_terms(session: Session) -> list[str]:
+def _name_terms(session: Queryable) -> list[str]:
     """Distinct words of names in the index, cached until a contact, company or deal changes
     (the vocabulary scan costs ~150 ms at 100k contacts; the check a few ms)."""
     stamp = tuple(
@@ -259,7 +274,7 @@ def _name_terms(session: Session) -> list[str]:
             )
         ).one()
     )
-    key = (str(session.get_bind().url), stamp)
+    key = (str(_engine(session).url), stamp)
     cached = _TERMS_CACHE.get(key)
     if cached is None:
         rows = session.execute(sa.text("SELECT term FROM temp.search_terms WHERE col = 'name'"))
@@ -269,7 +284,7 @@ def _name_terms(session: Session) -> list[str]:
     return cached
 
 
-def _fuzzy(session: Session, query: str, kinds: list[str], limit: int) -> list[SearchHit]:
+def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list[SearchHit]:
     """Typo-tolerant pass when exact and prefix matching found nothing.
 
     SQLite: each query word is replaced by the closest words of the index vocabulary (rapidfuzz
@@ -279,7 +294,7 @@ def _fuzzy(session: Session, query: str, kinds: list[str], limit: int) -> list[S
     from rapidfuzz import fuzz, process
 
     tokens = query.split(" ")
-    if session.get_bind().dialect.name == "sqlite":
+    if _dialect(session) == "sqlite":
         session.execute(
             sa.text(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms "

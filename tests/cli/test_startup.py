@@ -1,0 +1,50 @@
+"""Quick commands stay quick: `pycrm find` loads neither the ORM nor the other commands.
+
+Import cost is most of a quick command's time (issue 8, figure 2), so this guards what gets
+imported rather than timing anything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = """
+import json, sys
+from pycrm.cli.app import main
+sys.argv = ["pycrm", "--db", sys.argv[1], *sys.argv[2:]]
+try:
+    main()
+except SystemExit:
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {"pycrm", "sqlalchemy", "pydantic", "sqlmodel", "textual"})), file=sys.stderr)
+"""
+
+
+def loaded_modules(db: Path, *args: str) -> tuple[str, set[str]]:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(db), *args],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return result.stdout, set(json.loads(result.stderr.strip().splitlines()[-1]))
+
+
+def test_find_answers_without_loading_the_orm_or_other_commands(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    subprocess.run(
+        [sys.executable, "-m", "pycrm", "--db", str(db), "contact", "add", "Conceição Gonçalves"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    out, modules = loaded_modules(db, "find", "goncalves")
+    assert "Conceição Gonçalves" in out
+    assert "sqlalchemy.orm" not in modules
+    assert not {"pydantic", "sqlmodel", "textual", "pycrm.models"} & modules
+    assert "pycrm.cli.contact" not in modules and "pycrm.cli.report" not in modules
+
+
+def test_help_still_lists_every_command(tmp_path: Path) -> None:
+    out, _ = loaded_modules(tmp_path / "none.db", "--help")
+    for name in ("find", "today", "contact", "deal", "import", "export", "report", "db"):
+        assert f"  {name} " in out
