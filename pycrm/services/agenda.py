@@ -104,8 +104,20 @@ def today(session: Session, now: datetime | None = None, *, limit: int = 50) -> 
 
 def stale_deal_ids(session: Session, now: datetime) -> list[int]:
     """Open deals idle (no stage change, edit or linked interaction) longer than their stage
-    allows, longest idle first."""
-    i_t = m.Interaction.__table__
+    allows, longest idle first.
+
+    Decided in SQL against one cut-off per stage (``now - idle_days``), so only the ids of stale
+    deals leave the database (turning 13,000 open deals' dates into Python objects to compare
+    them cost ~0.5 s at 100k contacts).
+    """
+    i_t, d_t, s_t = m.Interaction.__table__, m.Deal.__table__, m.Stage.__table__
+    limits = session.execute(
+        sa.select(s_t.c.id, s_t.c.idle_days).where(
+            s_t.c.kind == m.StageKind.OPEN.value, s_t.c.idle_days.is_not(None)
+        )
+    ).all()
+    if not limits:
+        return []
     # One grouped pass over interactions (a correlated subquery per deal took 8 s on a freshly
     # loaded PostgreSQL database without statistics).
     last_activity = (
@@ -114,24 +126,21 @@ def stale_deal_ids(session: Session, now: datetime) -> list[int]:
         .group_by(i_t.c.deal_id)
         .subquery()
     )
+    touched = sa.func.coalesce(last_activity.c.at, d_t.c.stage_entered_at)
+    greatest = sa.func.max if session.get_bind().dialect.name == "sqlite" else sa.func.greatest
+    last = greatest(d_t.c.stage_entered_at, d_t.c.updated_at, touched)
+    column_type = d_t.c.updated_at.type
+    cutoff = sa.case(
+        {sid: sa.literal(now - timedelta(days=days), column_type) for sid, days in limits},
+        value=d_t.c.stage_id,
+    )
     rows = session.execute(
-        sa.select(
-            m.Deal.id,
-            m.Deal.stage_entered_at,
-            m.Deal.updated_at,
-            last_activity.c.at,
-            m.Stage.idle_days,
-        )
-        .join(m.Stage, m.Stage.id == m.Deal.stage_id)
-        .outerjoin(last_activity, last_activity.c.deal_id == m.Deal.id)
-        .where(m.Stage.kind == m.StageKind.OPEN.value, m.Stage.idle_days.is_not(None))
-    ).all()
-    idle: list[tuple[timedelta, int]] = []
-    for deal_id, entered, updated, activity, idle_days in rows:
-        last = max(x for x in (entered, updated, activity) if x is not None)
-        if now - last > timedelta(days=idle_days):
-            idle.append((now - last, deal_id))
-    return [deal_id for _, deal_id in sorted(idle, reverse=True)]
+        sa.select(d_t.c.id)
+        .outerjoin(last_activity, last_activity.c.deal_id == d_t.c.id)
+        .where(d_t.c.stage_id.in_([sid for sid, _ in limits]), last < cutoff)
+        .order_by(last, d_t.c.id.desc())
+    )
+    return [deal_id for (deal_id,) in rows]
 
 
 def stale_deals(session: Session, now: datetime) -> list[deal_service.DealSummary]:
@@ -208,15 +217,22 @@ def due_touch(session: Session, now: datetime, *, limit: int = 50) -> tuple[list
         )
         .cte("candidates")
     )
+    # One grouped pass over the (contact_id, occurred_at) index, joined to the candidates: a
+    # correlated max() per candidate ran twice per row (select list and filter), ~40% slower.
     last = (
-        sa.select(sa.func.max(i_t.c.occurred_at))
-        .where(i_t.c.contact_id == candidates.c.id)
-        .scalar_subquery()
+        sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at).label("at"))
+        .where(i_t.c.contact_id.is_not(None))
+        .group_by(i_t.c.contact_id)
+        .subquery("last_touch")
     )
-    with_last = sa.select(
-        candidates.c.id, candidates.c.display_name, candidates.c.cadence,
-        candidates.c.created_at, last.label("last_at"),
-    ).subquery("with_last")  # fmt: skip
+    with_last = (
+        sa.select(
+            candidates.c.id, candidates.c.display_name, candidates.c.cadence,
+            candidates.c.created_at, last.c.at.label("last_at"),
+        )
+        .outerjoin(last, last.c.contact_id == candidates.c.id)
+        .subquery("with_last")
+    )
     since = sa.func.coalesce(with_last.c.last_at, with_last.c.created_at)
     if session.get_bind().dialect.name == "sqlite":
         now_text = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
