@@ -6,7 +6,10 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tui_helpers import FIXED_NOW
@@ -25,9 +28,34 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     database = open_database(str(path))
-    seed_demo(database, contacts=60, seed=7, now=FIXED_NOW)
+    with _faker_today(SNAPSHOT_DAY):
+        seed_demo(database, contacts=60, seed=7, now=FIXED_NOW)
     database.close()
     return path
+
+
+# Faker's date_of_birth counts back from the real clock, not from seed_demo's ``now``: birthdays
+# (and so Today's "Birthdays" section and the dossier) moved with the calendar day the tests ran.
+# The snapshots were recorded on this day; the demo is seeded as if it were still that day.
+SNAPSHOT_DAY = datetime(2026, 11, 22, 12, 0)
+
+
+@contextmanager
+def _faker_today(day: datetime) -> Iterator[None]:
+    from faker.providers import date_time
+
+    real = date_time.datetime
+
+    class _Frozen(real):  # type: ignore[misc, valid-type]
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return day.replace(tzinfo=tz) if tz is not None else day
+
+    date_time.datetime = _Frozen  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        date_time.datetime = real  # type: ignore[misc]
 
 
 @pytest.fixture
