@@ -14,12 +14,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
 from pycrm.tui.screens.modals import ConfirmModal, PromptModal
+from pycrm.tui.widgets.fast_table import FastTable
 
 SORTS = ("name", "recent", "value")
 MIN_SEARCH = 2
 
 
-class ContactTable(DataTable[Text]):
+class ContactTable(FastTable):
     """A DataTable holding one page; moving past either end asks for the next page."""
 
     class PageWanted(Message):
