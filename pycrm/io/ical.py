@@ -9,6 +9,7 @@ not a UUID), so re-importing the same calendar updates instead of duplicating.
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -209,84 +210,134 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def build_calendar(
+def _meeting_event(meeting: Any, emails: list[str]) -> icalendar.Event:
+    event = icalendar.Event()
+    extra = meeting.extra if isinstance(meeting.extra, dict) else {}
+    event.add("uid", str(extra.get("ical_uid") or meeting.uuid))
+    event.add("summary", meeting.title)
+    event.add("dtstamp", _utc(meeting.updated_at))
+    zone = _zone(meeting.timezone) or (local_zone() if meeting.all_day else None)
+    start, end = _utc(meeting.starts_at), _utc(meeting.ends_at)
+    if meeting.all_day:
+        event.add("dtstart", start.astimezone(zone).date())
+        event.add(
+            "dtend",
+            max(end.astimezone(zone).date(), start.astimezone(zone).date() + timedelta(days=1)),
+        )
+    elif zone is not None:
+        event.add("dtstart", start.astimezone(zone))
+        event.add("dtend", end.astimezone(zone))
+    else:
+        event.add("dtstart", start)
+        event.add("dtend", end)
+    if meeting.location:
+        event.add("location", meeting.location)
+    if meeting.notes:
+        event.add("description", meeting.notes)
+    if meeting.rrule:
+        event.add("rrule", icalendar.vRecur.from_ical(meeting.rrule))
+    for text in meeting.exdates or []:
+        ex = datetime.fromisoformat(text)
+        ex = ex if ex.tzinfo else ex.replace(tzinfo=zone or UTC)
+        event.add("exdate", ex.astimezone(zone) if zone else ex)
+    for email in emails:
+        event.add("attendee", f"mailto:{email}")
+    return event
+
+
+def _followup_todo(item: Any) -> icalendar.Todo:
+    todo = icalendar.Todo()
+    todo.add("uid", item.uuid)
+    todo.add("summary", item.what)
+    todo.add("dtstamp", _utc(item.updated_at))
+    todo.add("due", _utc(item.due_at))
+    if item.notes:
+        todo.add("description", item.notes)
+    if item.done_at is not None:
+        todo.add("status", "COMPLETED")
+        todo.add("completed", _utc(item.done_at))
+    else:
+        todo.add("status", "NEEDS-ACTION")
+    if item.rrule:
+        todo.add("rrule", icalendar.vRecur.from_ical(item.rrule))
+    return todo
+
+
+def _batches(session: Session, table: sa.Table, batch: int = 1000) -> Iterator[Sequence[Any]]:
+    """Rows of a table in id order, a batch at a time (keyset, so memory stays flat)."""
+    last = 0
+    while True:
+        rows = session.execute(
+            sa.select(table).where(table.c.id > last).order_by(table.c.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def _timezones(session: Session) -> list[icalendar.Timezone]:
+    """A VTIMEZONE for each zone a timed meeting is written in (all-day ones use dates)."""
+    t = m.Meeting.__table__
+    names = session.execute(
+        sa.select(t.c.timezone)
+        .where(t.c.timezone.is_not(None), t.c.all_day.is_(False))
+        .distinct()
+        .order_by(t.c.timezone)
+    ).scalars()
+    out = []
+    for name in names:
+        zone = _zone(name)
+        key = getattr(zone, "key", None)
+        if not key or key.upper() == "UTC":
+            continue
+        try:
+            out.append(icalendar.Timezone.from_tzid(key))
+        except ValueError:
+            continue
+    return out
+
+
+def iter_ics(
     session: Session, *, meetings: bool = True, followups: bool = True
-) -> icalendar.Calendar:
-    """Meetings as VEVENTs and follow-ups as VTODOs, with stable UIDs and the VTIMEZONEs used."""
-    cal = icalendar.Calendar()
-    cal.add("prodid", "-//pycrm//pycrm//EN")
-    cal.add("version", "2.0")
+) -> Iterator[tuple[str, str]]:
+    """The calendar as text pieces ``(component name, text)``, streamed.
+
+    Meetings are VEVENTs and follow-ups VTODOs, with stable UIDs (the record's uuid, or the
+    UID it was imported with); the VTIMEZONEs the events use come first.
+    """
+    head = icalendar.Calendar()
+    head.add("prodid", "-//pycrm//pycrm//EN")
+    head.add("version", "2.0")
+    yield "VCALENDAR", head.to_ical().decode("utf-8").replace("END:VCALENDAR\r\n", "")
     if meetings:
-        a_t = m.MeetingAttendee.__table__
-        e_t = m.ContactEmail.__table__
-        emails: dict[int, list[str]] = {}
-        for mid, email in session.execute(
-            sa.select(a_t.c.meeting_id, e_t.c.email)
-            .join(e_t, e_t.c.contact_id == a_t.c.contact_id)
-            .where(e_t.c.position == 0)
-        ):
-            emails.setdefault(mid, []).append(email)
-        for meeting in session.scalars(sa.select(m.Meeting).order_by(m.Meeting.id)):
-            event = icalendar.Event()
-            extra = meeting.extra if isinstance(meeting.extra, dict) else {}
-            event.add("uid", str(extra.get("ical_uid") or meeting.uuid))
-            event.add("summary", meeting.title)
-            event.add("dtstamp", _utc(meeting.updated_at))
-            zone = _zone(meeting.timezone) or (local_zone() if meeting.all_day else None)
-            start, end = _utc(meeting.starts_at), _utc(meeting.ends_at)
-            if meeting.all_day:
-                event.add("dtstart", start.astimezone(zone).date())
-                event.add(
-                    "dtend",
-                    max(
-                        end.astimezone(zone).date(),
-                        start.astimezone(zone).date() + timedelta(days=1),
-                    ),
-                )
-            elif zone is not None:
-                event.add("dtstart", start.astimezone(zone))
-                event.add("dtend", end.astimezone(zone))
-            else:
-                event.add("dtstart", start)
-                event.add("dtend", end)
-            if meeting.location:
-                event.add("location", meeting.location)
-            if meeting.notes:
-                event.add("description", meeting.notes)
-            if meeting.rrule:
-                event.add("rrule", icalendar.vRecur.from_ical(meeting.rrule))
-            for text in meeting.exdates or []:
-                ex = datetime.fromisoformat(text)
-                ex = ex if ex.tzinfo else ex.replace(tzinfo=zone or UTC)
-                event.add("exdate", ex.astimezone(zone) if zone else ex)
-            for email in emails.get(meeting.id or 0, []):
-                event.add("attendee", f"mailto:{email}")
-            cal.add_component(event)
+        for tz in _timezones(session):
+            yield "VTIMEZONE", tz.to_ical().decode("utf-8")
+        a_t, e_t = m.MeetingAttendee.__table__, m.ContactEmail.__table__
+        for rows in _batches(session, m.Meeting.__table__):
+            emails: dict[int, list[str]] = {}
+            for mid, email in session.execute(
+                sa.select(a_t.c.meeting_id, e_t.c.email)
+                .join(e_t, e_t.c.contact_id == a_t.c.contact_id)
+                .where(e_t.c.position == 0, a_t.c.meeting_id.between(rows[0].id, rows[-1].id))
+                .order_by(a_t.c.meeting_id, a_t.c.contact_id)
+            ):
+                emails.setdefault(mid, []).append(email)
+            for row in rows:
+                yield "VEVENT", _meeting_event(row, emails.get(row.id, [])).to_ical().decode()
     if followups:
-        for item in session.scalars(sa.select(m.FollowUp).order_by(m.FollowUp.id)):
-            todo = icalendar.Todo()
-            todo.add("uid", item.uuid)
-            todo.add("summary", item.what)
-            todo.add("dtstamp", _utc(item.updated_at))
-            todo.add("due", _utc(item.due_at))
-            if item.notes:
-                todo.add("description", item.notes)
-            if item.done_at is not None:
-                todo.add("status", "COMPLETED")
-                todo.add("completed", _utc(item.done_at))
-            else:
-                todo.add("status", "NEEDS-ACTION")
-            if item.rrule:
-                todo.add("rrule", icalendar.vRecur.from_ical(item.rrule))
-            cal.add_component(todo)
-    cal.add_missing_timezones()
-    return cal
+        for rows in _batches(session, m.FollowUp.__table__):
+            for row in rows:
+                yield "VTODO", _followup_todo(row).to_ical().decode("utf-8")
+    yield "END", "END:VCALENDAR\r\n"
 
 
 def write_ics(
     session: Session, out: IO[str], *, meetings: bool = True, followups: bool = True
 ) -> int:
-    """The calendar as text; returns how many components were written."""
-    cal = build_calendar(session, meetings=meetings, followups=followups)
-    out.write(cal.to_ical().decode("utf-8"))
-    return len([c for c in cal.subcomponents if c.name in ("VEVENT", "VTODO")])
+    """The calendar as text, streamed to ``out``; returns how many events and to-dos it holds."""
+    count = 0
+    for name, text in iter_ics(session, meetings=meetings, followups=followups):
+        out.write(text)
+        count += name in ("VEVENT", "VTODO")
+    return count
