@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -10,8 +11,11 @@ _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+@functools.lru_cache(maxsize=65536)
 def fold(text: str) -> str:
-    """Case- and accent-insensitive key: ``"  José  da Silva "`` → ``"jose da silva"``."""
+    """Case- and accent-insensitive key: ``"  José  da Silva "`` → ``"jose da silva"``.
+
+    Memoised: search ranks the same names again and again (a pure function of its argument)."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", stripped.casefold()).strip()
