@@ -15,14 +15,16 @@ and importing the same file again changes nothing.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import IO, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from pycrm.services.changelog import aggregates, json_to_row, log_change, row_to_json, snapshot
+from pycrm import models as m
+from pycrm.services.changelog import aggregates, json_to_row, log_change, snapshot
 
 FORMAT = "pycrm-backup"
 VERSION = 1
@@ -44,40 +46,95 @@ class BackupError(ValueError):
     """A file that is not a pycrm JSON backup, or a record that cannot be restored."""
 
 
+def _is_time(column: sa.Column[Any]) -> bool:
+    kind = column.type
+    if isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
+    try:
+        return issubclass(kind.python_type, date)  # datetime is a date too
+    except NotImplementedError:
+        return False
+
+
+_SQLITE_UTC = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$")
+
+
+def _iso(value: Any) -> str:
+    """A datetime or date as ISO text; SQLite's stored UTC text is rewritten without parsing.
+
+    ``2026-11-20 13:00:00.000000`` gives ``2026-11-20T13:00:00+00:00`` — what the aware
+    datetime's ``isoformat()`` gives — and anything else goes through ``datetime``.
+    """
+    if isinstance(value, str):
+        if _SQLITE_UTC.match(value):
+            frac = value[19:]
+            return f"{value[:10]}T{value[11:19]}{'' if frac in ('', '.000000') else frac}+00:00"
+        parsed = datetime.fromisoformat(value)
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return str(value.isoformat())
+
+
+def _columns(table: sa.Table, raw_utc: bool) -> list[Any]:
+    """The table's columns; on SQLite the UTC datetimes come back as their stored text."""
+    if not raw_utc:
+        return list(table.columns)
+    return [
+        sa.type_coerce(c, sa.String).label(c.name) if isinstance(c.type, m.UTCDateTime) else c
+        for c in table.columns
+    ]
+
+
+def _converter(table: sa.Table) -> Any:
+    """Row tuple → JSON-safe dict, as ``row_to_json`` gives (NULLs left out, ISO datetimes)."""
+    names = tuple(c.name for c in table.columns)
+    timed = tuple(_is_time(c) for c in table.columns)
+    if not any(timed):
+        return lambda row: {n: v for n, v in zip(names, row, strict=True) if v is not None}
+    pairs = tuple(zip(names, timed, strict=True))
+
+    def convert(row: Any) -> dict[str, Any]:
+        out = {}
+        for (name, is_time), value in zip(pairs, row, strict=True):
+            if value is not None:
+                out[name] = _iso(value) if is_time else value
+        return out
+
+    return convert
+
+
 def iter_records(session: Session, entity: str, batch: int = 2000) -> Iterator[dict[str, Any]]:
-    """Every record of one entity as a snapshot, streamed in id order."""
+    """Every record of one entity as a snapshot, streamed in id order.
+
+    Keyset batches of plain row tuples; each batch's child rows are fetched by parent-id range.
+    """
     agg = aggregates()[entity]
+    raw_utc = session.get_bind().dialect.name == "sqlite"
+    convert = _converter(agg.table)
+    kids = [(child, _converter(child.table), list(child.table.columns).index(child.table.c[child.fk]))
+            for child in agg.children]  # fmt: skip
+    query = sa.select(*_columns(agg.table, raw_utc)).order_by(agg.table.c.id).limit(batch)
     last = 0
     while True:
-        rows = (
-            session.execute(
-                sa.select(agg.table)
-                .where(agg.table.c.id > last)
-                .order_by(agg.table.c.id)
-                .limit(batch)
-            )
-            .mappings()
-            .all()
-        )
+        rows = session.execute(query.where(agg.table.c.id > last)).all()
         if not rows:
             return
-        ids = [r["id"] for r in rows]
-        children: dict[str, dict[int, list[dict[str, Any]]]] = {}
-        for child in agg.children:
+        lo, hi = rows[0].id, rows[-1].id
+        children: list[tuple[str, dict[int, list[dict[str, Any]]]]] = []
+        for child, child_convert, fk_index in kids:
             per: dict[int, list[dict[str, Any]]] = {}
             for c in session.execute(
-                sa.select(child.table)
-                .where(child.table.c[child.fk].in_(ids))
+                sa.select(*_columns(child.table, raw_utc))
+                .where(child.table.c[child.fk].between(lo, hi))
                 .order_by(*child.table.primary_key.columns)  # stable order on every backend
-            ).mappings():
-                per.setdefault(c[child.fk], []).append(row_to_json(child.table, c))
-            children[child.key] = per
+            ):
+                per.setdefault(c[fk_index], []).append(child_convert(c))
+            children.append((child.key, per))
         for r in rows:
-            data = row_to_json(agg.table, r)
-            for child in agg.children:
-                data[child.key] = children[child.key].get(r["id"], [])
+            data = convert(r)
+            for key, per in children:
+                data[key] = per.get(r.id, [])
             yield data
-        last = ids[-1]
+        last = hi
 
 
 def write_backup(
@@ -94,16 +151,19 @@ def write_backup(
         "schema": SCHEMA_HEAD,
         "exported_at": datetime.now(UTC).isoformat(),
     }
+    encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
     out.write(json.dumps(header)[:-1])  # the sections follow inside the same object
     for section, entity in sections:
         out.write(f',\n "{section}": [')
         n = 0
+        pending: list[str] = []
         for record in iter_records(session, entity):
-            out.write(
-                ("\n  " if n == 0 else ",\n  ")
-                + json.dumps(record, ensure_ascii=False, sort_keys=True)
-            )
+            pending.append(("\n  " if n == 0 else ",\n  ") + encode(record))
             n += 1
+            if len(pending) >= 500:
+                out.write("".join(pending))
+                pending.clear()
+        out.write("".join(pending))
         out.write("\n ]")
         counts[section] = n
     out.write("\n}\n")
