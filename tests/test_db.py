@@ -81,11 +81,12 @@ def test_older_schema_is_backed_up_then_upgraded(
     counts = count_rows(database)
     database.close()
     # Pretend this version knows a newer head than the file: the file is "older".
-    monkeypatch.setattr(dbmod, "KNOWN_REVISIONS", ("0001", "0002"))
-    monkeypatch.setattr(dbmod, "SCHEMA_HEAD", "0002")
+    head = dbmod.SCHEMA_HEAD
+    monkeypatch.setattr(dbmod, "KNOWN_REVISIONS", (*dbmod.KNOWN_REVISIONS, "9999"))
+    monkeypatch.setattr(dbmod, "SCHEMA_HEAD", "9999")
     monkeypatch.setattr(dbmod, "_run_migrations", lambda d: None)
     upgraded = open_database(str(db_path))
-    assert upgraded.upgraded_from == "0001"
+    assert upgraded.upgraded_from == head
     assert upgraded.backup_path is not None and upgraded.backup_path.exists()
     assert oct(upgraded.backup_path.stat().st_mode & 0o777) == "0o600"
     assert count_rows(open_database(str(upgraded.backup_path))) == counts

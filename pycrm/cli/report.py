@@ -136,8 +136,8 @@ def _run(
             raise ValidationError("--currency", str(exc)) from exc
     period = _period(ctx, start, end)
     database = get_context(ctx).database()
-    with database.read() as session:
-        report = run_report(session, name, period, **options)
+    with database.connect() as connection:  # Core only: the ORM is never imported
+        report = run_report(connection, name, period, **options)
     if code is not None:
         report.only_currency(code)
     _emit(report, fmt, chart)

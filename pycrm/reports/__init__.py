@@ -1,4 +1,4 @@
-"""Reports: pure functions taking a Session and returning a :class:`Report` (plain data).
+"""Reports: pure functions taking a Session or Connection and returning a :class:`Report`.
 
 The work is done in SQL aggregates; front ends render a Report as a table, CSV, JSON, Markdown
 or a chart. Money stays exact: amounts are Decimals in major units beside their currency, and

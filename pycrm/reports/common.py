@@ -6,12 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from pycrm.money import to_decimal
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from sqlalchemy.orm import Session
+
+    # What a report reads through: an ORM session (the app) or a plain Core connection (the
+    # CLI, which then never imports the ORM).
+    Reader: TypeAlias = Session | sa.Connection
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,7 @@ def weighted_minor(amount_times_probability: int | float | Decimal | None) -> in
     return (value + 50) // 100
 
 
-def scanned(session: Session, column: Any) -> Any:
+def scanned(session: Reader, column: Any) -> Any:
     """``column`` for a range filter that should scan the table rather than walk its index.
 
     On SQLite a wide date range over a big table is much faster as one sequential scan than as
@@ -136,25 +144,26 @@ def scanned(session: Session, column: Any) -> Any:
     return column
 
 
-def is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+def is_sqlite(session: Reader) -> bool:
+    bind = session.get_bind() if hasattr(session, "get_bind") else session
+    return bind.dialect.name == "sqlite"
 
 
-def days_between(session: Session, later: Any, earlier: Any) -> Any:
+def days_between(session: Reader, later: Any, earlier: Any) -> Any:
     """SQL expression: days (fractional) from ``earlier`` to ``later``."""
     if is_sqlite(session):
         return sa.func.julianday(later) - sa.func.julianday(earlier)
     return sa.func.extract("epoch", later - earlier) / 86400.0
 
 
-def now_param(session: Session, now: datetime) -> Any:
+def now_param(session: Reader, now: datetime) -> Any:
     """``now`` as a bound value comparable with stored datetimes on this dialect."""
     if is_sqlite(session):
         return sa.literal(now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"))
     return sa.literal(now, sa.DateTime(timezone=True))
 
 
-def month_of(session: Session, column: Any) -> Any:
+def month_of(session: Reader, column: Any) -> Any:
     """SQL expression: 'YYYY-MM' of a date or datetime column (UTC)."""
     if is_sqlite(session):
         return sa.func.substr(column, 1, 7)
@@ -162,7 +171,7 @@ def month_of(session: Session, column: Any) -> Any:
     return sa.func.to_char(column, sa.literal_column("'YYYY-MM'"))
 
 
-def week_of(session: Session, column: Any) -> Any:
+def week_of(session: Reader, column: Any) -> Any:
     """SQL expression: the Monday (YYYY-MM-DD) starting the week of a datetime column (UTC)."""
     if is_sqlite(session):
         return sa.func.date(
@@ -171,6 +180,12 @@ def week_of(session: Session, column: Any) -> Any:
     return sa.func.to_char(
         sa.func.date_trunc(sa.literal_column("'week'"), column), sa.literal_column("'YYYY-MM-DD'")
     )
+
+
+def monday(moment: datetime) -> str:
+    """The Monday (YYYY-MM-DD) starting the UTC week of ``moment``, as :func:`week_of` gives it."""
+    day = moment.astimezone(UTC).date()
+    return date.fromordinal(day.toordinal() - day.weekday()).isoformat()
 
 
 def percent(part: int, whole: int) -> Decimal | None:
@@ -194,10 +209,17 @@ def report(name: str) -> Callable[[ReportFunction], ReportFunction]:
     return register
 
 
-def run_report(session: Session, name: str, period: Period | None = None, **options: Any) -> Report:
-    """Run a report by name (raises KeyError for an unknown one)."""
+NAMES = ("pipeline", "forecast", "winrate", "activity", "customers", "sources")
+
+
+def run_report(session: Reader, name: str, period: Period | None = None, **options: Any) -> Report:
+    """Run a report by name (raises KeyError for an unknown one).
+
+    Only that report's module is imported: a command pays for the one report it runs.
+    """
     import importlib
 
-    for module in ("pipeline", "forecast", "winrate", "activity", "customers", "sources"):
-        importlib.import_module(f"pycrm.reports.{module}")
+    if name not in NAMES:
+        raise KeyError(name)
+    importlib.import_module(f"pycrm.reports.{name}")
     return REPORTS[name](session, period=period or Period(), **options)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from pycrm import models as m
+from pycrm.reports import tables as t
 from pycrm.reports.common import Period, Report, Section, money, report
 
 SEGMENTS = (
@@ -22,6 +22,9 @@ SEGMENTS = (
     "Lost",
 )
 SORTS = ("value", "recency", "frequency", "name")
+
+if TYPE_CHECKING:
+    from pycrm.reports.common import Reader
 
 
 def segment(r: int, f: int) -> str:
@@ -67,7 +70,7 @@ class _Customer:
 
 @report("customers")
 def customers_report(
-    session: Session,
+    session: Reader,
     *,
     period: Period,
     by: str = "contact",
@@ -82,24 +85,24 @@ def customers_report(
     if sort not in SORTS:
         raise ValueError(f"sort must be one of: {', '.join(SORTS)}")
     now = now or datetime.now(UTC)
-    deal, stage = m.Deal.__table__, m.Stage.__table__
+    deal, stage = t.deal, t.stage
     owner = deal.c.contact_id if by == "contact" else deal.c.company_id
-    names_table = m.Contact.__table__ if by == "contact" else m.Company.__table__
+    names_table = t.contact if by == "contact" else t.company
     name_col = names_table.c.display_name if by == "contact" else names_table.c.name
     rows = session.execute(
         sa.select(owner, name_col, deal.c.currency, sa.func.sum(deal.c.amount), sa.func.count(),
                   sa.func.min(deal.c.closed_at), sa.func.max(deal.c.closed_at))
         .join(stage, stage.c.id == deal.c.stage_id)
         .join(names_table, names_table.c.id == owner)
-        .where(stage.c.kind == m.StageKind.WON.value, owner.is_not(None), period.clause(deal.c.closed_at))
+        .where(stage.c.kind == t.WON, owner.is_not(None), period.clause(deal.c.closed_at))
         .group_by(owner, name_col, deal.c.currency)
     ).all()  # fmt: skip
-    i_t = m.Interaction.__table__
+    i_t = t.interaction
     i_owner = i_t.c.contact_id if by == "contact" else i_t.c.company_id
     channel_rows = session.execute(
         sa.select(i_owner, i_t.c.type, sa.func.count())
-        .where(i_owner.is_not(None), i_t.c.type != m.InteractionType.NOTE.value)
-        .where(i_owner.in_(sa.select(owner).join(stage, stage.c.id == deal.c.stage_id).where(stage.c.kind == m.StageKind.WON.value)))
+        .where(i_owner.is_not(None), i_t.c.type != t.NOTE)
+        .where(i_owner.in_(sa.select(owner).join(stage, stage.c.id == deal.c.stage_id).where(stage.c.kind == t.WON)))
         .group_by(i_owner, i_t.c.type)
     ).all()  # fmt: skip
     best: dict[int, tuple[int, str]] = {}

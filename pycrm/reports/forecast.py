@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from pycrm import models as m
+from pycrm.reports import tables as t
 from pycrm.reports.common import Period, Report, Section, money, month_of, report, weighted_minor
+
+if TYPE_CHECKING:
+    from pycrm.reports.common import Reader
 
 
 def _add_months(day: date, months: int) -> date:
@@ -18,7 +21,7 @@ def _add_months(day: date, months: int) -> date:
 
 @report("forecast")
 def forecast_report(
-    session: Session, *, period: Period, months: int = 6, now: datetime | None = None
+    session: Reader, *, period: Period, months: int = 6, now: datetime | None = None
 ) -> Report:
     """Weighted value (amount × probability) of open deals by expected close month."""
     now = now or datetime.now(UTC)
@@ -28,13 +31,13 @@ def forecast_report(
     last = _add_months(first, months)
     if period.end is not None:
         last = min(last, period.end.astimezone().date())
-    deal, stage = m.Deal.__table__, m.Stage.__table__
+    deal, stage = t.deal, t.stage
     probability = sa.func.coalesce(deal.c.probability, stage.c.probability)
     month = month_of(session, deal.c.expected_close).label("month")
     rows = session.execute(
         sa.select(month, deal.c.currency, sa.func.count(), sa.func.sum(deal.c.amount), sa.func.sum(deal.c.amount * probability))
         .join(stage, stage.c.id == deal.c.stage_id)
-        .where(stage.c.kind == m.StageKind.OPEN.value)
+        .where(stage.c.kind == t.OPEN)
         .where(deal.c.expected_close >= first, deal.c.expected_close < last)
         .group_by(month, deal.c.currency)
         .order_by(month, deal.c.currency)
@@ -67,7 +70,7 @@ def forecast_report(
     overdue_rows = session.execute(
         sa.select(deal.c.id, deal.c.title, deal.c.expected_close, deal.c.amount, deal.c.currency, probability)
         .join(stage, stage.c.id == deal.c.stage_id)
-        .where(stage.c.kind == m.StageKind.OPEN.value, deal.c.expected_close < today)
+        .where(stage.c.kind == t.OPEN, deal.c.expected_close < today)
         .order_by(deal.c.expected_close)
     ).all()  # fmt: skip
     overdue = Section(

@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from pycrm import models as m
+from pycrm.reports import tables as t
 from pycrm.reports.common import (
     Period,
     Report,
     Section,
     days_between,
+    is_sqlite,
     money,
     now_param,
     report,
     weighted_minor,
 )
 
+if TYPE_CHECKING:
+    from pycrm.reports.common import Reader
+
 
 @report("pipeline")
-def pipeline_report(session: Session, *, period: Period, now: datetime | None = None) -> Report:
+def pipeline_report(session: Reader, *, period: Period, now: datetime | None = None) -> Report:
     """Open and closed deals by stage (deals created in the period), totals per currency."""
-    from pycrm.services.agenda import stale_deal_ids
-
     now = now or datetime.now(UTC)
-    deal, stage = m.Deal.__table__, m.Stage.__table__
+    deal, stage = t.deal, t.stage
     probability = sa.func.coalesce(deal.c.probability, stage.c.probability)
     age = days_between(session, now_param(session, now), deal.c.stage_entered_at)
     rows = session.execute(
@@ -47,54 +49,53 @@ def pipeline_report(session: Session, *, period: Period, now: datetime | None = 
     )
     totals: dict[str, dict[str, int]] = {}
     by_stage.chart_skip = tuple(
-        name for name, kind, *_ in rows if kind == m.StageKind.LOST
+        name for name, kind, *_ in rows if kind == t.LOST
     )  # the funnel: open stages, then won
     for name, kind, _pos, currency, count, total, weighted, avg_age in rows:
         w = weighted_minor(weighted)
         by_stage.rows.append([
             name, currency, int(count), money(total, currency), money(w, currency),
-            round(float(avg_age), 1) if avg_age is not None and kind == m.StageKind.OPEN else None,
+            round(float(avg_age), 1) if avg_age is not None and kind == t.OPEN else None,
         ])  # fmt: skip
-        if kind == m.StageKind.OPEN:
-            t = totals.setdefault(currency, {"deals": 0, "total": 0, "weighted": 0})
-            t["deals"] += int(count)
-            t["total"] += int(total or 0)
-            t["weighted"] += w
+        if kind == t.OPEN:
+            sums = totals.setdefault(currency, {"deals": 0, "total": 0, "weighted": 0})
+            sums["deals"] += int(count)
+            sums["total"] += int(total or 0)
+            sums["weighted"] += w
     open_totals = Section("Open pipeline per currency", ["currency", "deals", "total", "weighted"])
-    for currency, t in sorted(totals.items()):
+    for currency, sums in sorted(totals.items()):
         open_totals.rows.append(
-            [currency, t["deals"], money(t["total"], currency), money(t["weighted"], currency)]
+            [
+                currency,
+                sums["deals"],
+                money(sums["total"], currency),
+                money(sums["weighted"], currency),
+            ]
         )
 
-    stale_ids = stale_deal_ids(session, now)
     today = now.astimezone().date()
     slipped_rows = session.execute(
         sa.select(deal.c.id, deal.c.title, stage.c.name, deal.c.amount, deal.c.currency,
                   deal.c.original_close, deal.c.expected_close)
         .join(stage, stage.c.id == deal.c.stage_id)
-        .where(stage.c.kind == m.StageKind.OPEN.value, deal.c.expected_close.is_not(None))
+        .where(stage.c.kind == t.OPEN, deal.c.expected_close.is_not(None))
         .where(sa.or_(deal.c.expected_close > deal.c.original_close, deal.c.expected_close < today))
         .where(period.clause(deal.c.created_at))
-        .order_by(deal.c.expected_close)
+        .order_by(deal.c.expected_close, deal.c.id)
     ).all()  # fmt: skip
     stale_section = Section(
         "Stale deals (idle past their stage's limit)",
         ["id", "title", "stage", "value", "currency", "idle since"],
     )
-    if stale_ids:
-        wanted = stale_ids[:500]
+    stale = _stale_deals(session, now)
+    if stale is not None:
         for did, title, sname, amount, currency, entered in session.execute(
-            sa.select(
-                deal.c.id,
-                deal.c.title,
-                stage.c.name,
-                deal.c.amount,
-                deal.c.currency,
-                deal.c.stage_entered_at,
-            )
+            sa.select(deal.c.id, deal.c.title, stage.c.name, deal.c.amount, deal.c.currency,
+                      deal.c.stage_entered_at)
             .join(stage, stage.c.id == deal.c.stage_id)
-            .where(deal.c.id.in_(wanted), period.clause(deal.c.created_at))
-        ).all():
+            .where(deal.c.id.in_(stale), period.clause(deal.c.created_at))
+            .order_by(deal.c.id)
+        ).all():  # fmt: skip
             stale_section.rows.append(
                 [
                     did,
@@ -113,10 +114,51 @@ def pipeline_report(session: Session, *, period: Period, now: datetime | None = 
         slipped.rows.append([did, title, sname, money(amount, currency), currency, first, expected])
     result = Report("pipeline", period, [by_stage, open_totals, stale_section, slipped])
     result.summary = {
-        "open_deals": sum(t["deals"] for t in totals.values()),
-        "open_value": {c: money(t["total"], c) for c, t in totals.items()},
-        "weighted_value": {c: money(t["weighted"], c) for c, t in totals.items()},
+        "open_deals": sum(v["deals"] for v in totals.values()),
+        "open_value": {c: money(v["total"], c) for c, v in totals.items()},
+        "weighted_value": {c: money(v["weighted"], c) for c, v in totals.items()},
         "stale_deals": len(stale_section.rows),
         "slipped_deals": len(slipped.rows),
     }
     return result
+
+
+STALE_SHOWN = 500
+
+
+def _stale_deals(session: Reader, now: datetime) -> Any:
+    """A subquery of the ids of the (at most 500) open deals idle longest past their stage's limit.
+
+    Idle means no stage change, edit or linked interaction for longer than the stage's
+    ``idle_days`` (the same rule as ``pycrm.services.agenda.stale_deal_ids``), decided in SQL:
+    the last activity is compared with one cut-off per stage (``now - idle_days``), so only the
+    deals shown leave the database. None when no open stage has a limit.
+    """
+    deal, stage, i_t = t.deal, t.stage, t.interaction
+    limits = session.execute(
+        sa.select(stage.c.id, stage.c.idle_days).where(
+            stage.c.kind == t.OPEN, stage.c.idle_days.is_not(None)
+        )
+    ).all()
+    if not limits:
+        return None
+    last_activity = (
+        sa.select(i_t.c.deal_id, sa.func.max(i_t.c.occurred_at).label("at"))
+        .where(i_t.c.deal_id.is_not(None))
+        .group_by(i_t.c.deal_id)
+        .subquery()
+    )
+    touched = sa.func.coalesce(last_activity.c.at, deal.c.stage_entered_at)
+    greatest = sa.func.max if is_sqlite(session) else sa.func.greatest  # SQLite's max(a, b, …)
+    last = greatest(deal.c.stage_entered_at, deal.c.updated_at, touched)
+    cutoff = sa.case(
+        {sid: sa.literal(now - timedelta(days=days), t.UTCDateTime()) for sid, days in limits},
+        value=deal.c.stage_id,
+    )
+    return (
+        sa.select(deal.c.id)
+        .outerjoin(last_activity, last_activity.c.deal_id == deal.c.id)
+        .where(deal.c.stage_id.in_([sid for sid, _ in limits]), last < cutoff)
+        .order_by(last, deal.c.id.desc())
+        .limit(STALE_SHOWN)
+    )

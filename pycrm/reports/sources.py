@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
-from pycrm import models as m
+import sqlalchemy as sa
+
+from pycrm.reports import tables as t
 from pycrm.reports.common import Period, Report, Section, money, percent, report
+
+if TYPE_CHECKING:
+    from pycrm.reports.common import Reader
 
 
 @report("sources")
-def sources_report(session: Session, *, period: Period) -> Report:
+def sources_report(session: Reader, *, period: Period) -> Report:
     """Contacts, deals, won value and win rate by the contact's source and campaign."""
-    c_t, deal, stage = m.Contact.__table__, m.Deal.__table__, m.Stage.__table__
+    c_t, deal, stage = t.contact, t.deal, t.stage
     source = sa.func.coalesce(c_t.c.source, "(none)")
     campaign = sa.func.coalesce(c_t.c.campaign, "(none)")
     people = dict(
@@ -23,11 +27,9 @@ def sources_report(session: Session, *, period: Period) -> Report:
             .group_by(source, campaign)
         ).all()
     )
-    won = sa.func.sum(sa.case((stage.c.kind == m.StageKind.WON.value, 1), else_=0))
-    lost = sa.func.sum(sa.case((stage.c.kind == m.StageKind.LOST.value, 1), else_=0))
-    won_value = sa.func.sum(
-        sa.case((stage.c.kind == m.StageKind.WON.value, deal.c.amount), else_=0)
-    )
+    won = sa.func.sum(sa.case((stage.c.kind == t.WON, 1), else_=0))
+    lost = sa.func.sum(sa.case((stage.c.kind == t.LOST, 1), else_=0))
+    won_value = sa.func.sum(sa.case((stage.c.kind == t.WON, deal.c.amount), else_=0))
     deal_rows = session.execute(
         sa.select(source, campaign, deal.c.currency, sa.func.count(), won, lost, won_value)
         .join(c_t, c_t.c.id == deal.c.contact_id)

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import statistics
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from pycrm import models as m
+from pycrm.reports import tables as t
 from pycrm.reports.common import Period, Report, Section, days_between, money, percent, report
+
+if TYPE_CHECKING:
+    from pycrm.reports.common import Reader
 
 
 @report("winrate")
-def winrate_report(session: Session, *, period: Period) -> Report:
+def winrate_report(session: Reader, *, period: Period) -> Report:
     """Deals closed in the period: win rate, cycle length (created → won), why deals are lost."""
-    deal, stage = m.Deal.__table__, m.Stage.__table__
+    deal, stage = t.deal, t.stage
     kind = stage.c.kind
-    closed_in_period = sa.and_(
-        kind.in_([m.StageKind.WON.value, m.StageKind.LOST.value]), period.clause(deal.c.closed_at)
-    )
+    closed_in_period = sa.and_(kind.in_([t.WON, t.LOST]), period.clause(deal.c.closed_at))
     counts = {
         str(k): int(n)
         for k, n in session.execute(
@@ -30,10 +31,10 @@ def winrate_report(session: Session, *, period: Period) -> Report:
             .group_by(kind)
         ).all()
     }
-    won = counts.get(m.StageKind.WON.value, 0)
-    lost = counts.get(m.StageKind.LOST.value, 0)
+    won = counts.get(t.WON, 0)
+    lost = counts.get(t.LOST, 0)
     won_deals = sa.and_(
-        kind == m.StageKind.WON.value,
+        kind == t.WON,
         period.clause(deal.c.closed_at),
         deal.c.created_at.is_not(None),
         deal.c.closed_at.is_not(None),
@@ -66,7 +67,7 @@ def winrate_report(session: Session, *, period: Period) -> Report:
         sa.select(reason.label("reason"), sa.func.count().label("n"))
         .select_from(deal)
         .join(stage, stage.c.id == deal.c.stage_id)
-        .where(closed_in_period, kind == m.StageKind.LOST.value)
+        .where(closed_in_period, kind == t.LOST)
         .group_by(reason)
     ).all()
     reasons: dict[str, int] = {}
@@ -78,7 +79,7 @@ def winrate_report(session: Session, *, period: Period) -> Report:
         for c, v in session.execute(
             sa.select(deal.c.currency, sa.func.sum(deal.c.amount))
             .join(stage, stage.c.id == deal.c.stage_id)
-            .where(closed_in_period, kind == m.StageKind.WON.value)
+            .where(closed_in_period, kind == t.WON)
             .group_by(deal.c.currency)
         ).all()
     }
@@ -105,21 +106,21 @@ def winrate_report(session: Session, *, period: Period) -> Report:
     return result
 
 
-def _conversion(session: Session, period: Period) -> Section:
+def _conversion(session: Reader, period: Period) -> Section:
     """Of the deals that reached each open stage, how many went on to a later one (or won)."""
-    deal, stage, hist = m.Deal.__table__, m.Stage.__table__, m.DealStageHistory.__table__
+    deal, stage, hist = t.deal, t.stage, t.deal_stage_history
     stages = session.execute(
         sa.select(stage.c.id, stage.c.name, stage.c.position, stage.c.kind).order_by(
             stage.c.position
         )
     ).all()
-    progress = [s for s in stages if s.kind != m.StageKind.LOST]
+    progress = [s for s in stages if s.kind != t.LOST]
     order = {s.id: i for i, s in enumerate(progress)}
     furthest = (
         sa.select(hist.c.deal_id, sa.func.max(stage.c.position).label("pos"))
         .join(stage, stage.c.id == hist.c.stage_id)
         .join(deal, deal.c.id == hist.c.deal_id)
-        .where(stage.c.kind != m.StageKind.LOST.value, period.clause(deal.c.created_at))
+        .where(stage.c.kind != t.LOST, period.clause(deal.c.created_at))
         .group_by(hist.c.deal_id)
         .subquery()
     )
