@@ -169,7 +169,7 @@ class Contact(Record, table=True):
     cadence_days: int | None = None
     custom_fields: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     extra: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
-    archived: bool = Field(default=False, index=True)
+    archived: bool = Field(default=False)  # not indexed: nearly every row is 0 (see migration 0003)
 
 
 class ContactEmail(SQLModel, table=True):
