@@ -6,6 +6,7 @@ Nothing here touches a widget; every function opens its own session so it can ru
 from __future__ import annotations
 
 import importlib.util
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -597,6 +598,7 @@ class TodaySection:
 
     title: str
     lines: list[TodayLine]
+    loading: bool = False
 
 
 def today(database: Database, now: datetime) -> list[TodaySection]:
@@ -608,30 +610,23 @@ def today(database: Database, now: datetime) -> list[TodaySection]:
         return _today_sections(day)
 
 
-def _today_sections(day: Any, *, partial: bool = False) -> list[TodaySection]:
-    """Turn the agenda service's Agenda into plain lines.
-
-    ``partial`` marks a quick first look: lists were cut at TODAY_LINES + 1 and sections that are
-    not there yet (None) say they are loading.
-    """
+def _today_sections(day: Any) -> list[TodaySection]:
+    """Turn the agenda service's Agenda into plain lines; sections not read yet (None) say they
+    are loading."""
     sections: list[TodaySection] = []
     totals: dict[str, int] = getattr(day, "totals", None) or {}
 
     def add(key: str, title: str, render: Any, more: str = "today") -> None:
         items = getattr(day, key, None)
         if items is None:
-            sections.append(TodaySection(f"{title} (loading…)", []))
+            sections.append(TodaySection(f"{title} (loading…)", [], loading=True))
             return
         items = list(items)
         total = max(totals.get(key, len(items)), len(items))
         lines = [render(x) for x in items[:TODAY_LINES]]
-        count = f"{total:,}"
         if total > TODAY_LINES:
-            rest = "more" if partial else f"{total - len(lines):,} more"
-            lines.append(TodayLine(f"… and {rest}", f"screen:{more}", "dim"))
-            if partial:
-                count = f"{TODAY_LINES}+"
-        sections.append(TodaySection(f"{title} ({count})", lines))
+            lines.append(TodayLine(f"… and {total - len(lines):,} more", f"screen:{more}", "dim"))
+        sections.append(TodaySection(f"{title} ({total:,})", lines))
 
     def meeting(o: Any) -> TodayLine:
         mt = o.meeting
@@ -678,26 +673,106 @@ def _today_sections(day: Any, *, partial: bool = False) -> list[TodaySection]:
     return sections
 
 
-def today_quick(database: Database, now: datetime) -> list[TodaySection]:
-    """A first look at today in a few milliseconds (cut lists), while the full agenda loads."""
-    from types import SimpleNamespace
+# The agenda in parts, each read in its own worker so the screen fills in as they arrive and
+# the slow SQL of one part (people due a touch) runs while the others are read and drawn.
+# The parts call the same service functions with the same arguments as agenda.today().
+TODAY_PARTS = ("due_touch", "followups", "deals", "birthdays")
 
-    from pycrm.services import agenda, followups, meetings
+
+def today_part(database: Database, part: str, now: datetime) -> dict[str, Any]:
+    """One part of the agenda as attributes of agenda.Agenda (plus ``totals``)."""
+    import sqlalchemy as sa
+
+    from pycrm import models as m
+    from pycrm.services import agenda, deals, followups, meetings
 
     local_now = now.astimezone()
     start, end = agenda.day_bounds(local_now)
-    cut = TODAY_LINES + 1
+    limit = TODAY_LINES
     with database.read() as session:
-        day = SimpleNamespace(
-            meetings=meetings.agenda(session, start, end),
-            overdue=followups.list_followups(session, until=start, limit=cut),
-            due_today=followups.list_followups(session, since=start, until=end, limit=cut),
-            closing_soon=None,
-            stale_deals=None,
-            birthdays=None,
-            due_touch=None,
-        )
-        return _today_sections(day, partial=True)
+        if part == "followups":
+            f_t = m.FollowUp.__table__
+            open_due = sa.select(sa.func.count()).where(f_t.c.done_at.is_(None))
+            return {
+                "meetings": meetings.agenda(session, start, end),
+                "overdue": followups.list_followups(session, until=start, limit=limit),
+                "due_today": followups.list_followups(session, since=start, until=end, limit=limit),
+                "totals": {
+                    "overdue": int(session.scalar(open_due.where(f_t.c.due_at < start)) or 0),
+                    "due_today": int(
+                        session.scalar(open_due.where(f_t.c.due_at >= start, f_t.c.due_at < end))
+                        or 0
+                    ),
+                },
+            }
+        if part == "deals":
+            closing = deals.list_deals(
+                session,
+                status="open",
+                closing_after=local_now.date(),
+                closing_before=local_now.date() + timedelta(days=agenda.CLOSING_WITHIN_DAYS),
+                limit=limit,
+            )
+            stale_ids = agenda.stale_deal_ids(session, local_now)
+            stale = deals.list_deals(session, deal_ids=stale_ids[:limit]) if stale_ids else []
+            return {
+                "closing_soon": closing,
+                "stale_deals": stale,
+                "totals": {"stale_deals": len(stale_ids)},
+            }
+        if part == "birthdays":
+            return {"birthdays": agenda.birthdays(session, local_now.date())}
+        if part == "due_touch":
+            due, total = agenda.due_touch(session, local_now, limit=limit)
+            return {"due_touch": due, "totals": {"due_touch": total}}
+    raise ValueError(f"unknown part of the agenda: {part}")
+
+
+class TodayPrefetch:
+    """The agenda's parts read in background threads from the moment the app is created, so
+    the database work overlaps Textual's start-up; the Today screen claims them once."""
+
+    def __init__(self, database: Database, now: datetime) -> None:
+        from concurrent.futures import Future
+
+        self.now = now
+        self.database = database
+        self.futures: dict[str, Future[dict[str, Any]]] = {p: Future() for p in TODAY_PARTS}
+        for part in TODAY_PARTS:
+            thread = threading.Thread(
+                target=self._read, args=(part,), name=f"pycrm-today-{part}", daemon=True
+            )
+            thread.start()
+
+    def _read(self, part: str) -> None:
+        future = self.futures[part]
+        try:
+            future.set_result(today_part(self.database, part, self.now))
+        except BaseException as exc:  # handed to whoever waits for it
+            future.set_exception(exc)
+
+
+def today_from_parts(parts: dict[str, dict[str, Any]]) -> list[TodaySection]:
+    """The sections for the parts read so far (the others say they are loading)."""
+    from types import SimpleNamespace
+
+    day = SimpleNamespace(
+        meetings=None,
+        overdue=None,
+        due_today=None,
+        closing_soon=None,
+        stale_deals=None,
+        birthdays=None,
+        due_touch=None,
+        totals={},
+    )
+    for values in parts.values():
+        for key, value in values.items():
+            if key == "totals":
+                day.totals.update(value)
+            else:
+                setattr(day, key, value)
+    return _today_sections(day)
 
 
 def parse_when(text: str, now: datetime, date_order: str = "dmy") -> datetime:

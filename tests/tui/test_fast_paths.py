@@ -1,0 +1,138 @@
+"""The app's fast paths draw what the slow ones drew: table rows, the Today agenda in parts, and
+searches that never pile up while one is running."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, OptionList
+from tui_helpers import FIXED_NOW, drive, settle, shown
+
+from pycrm.db import Database
+from pycrm.tui import data
+from pycrm.tui.app import create_app
+from pycrm.tui.screens.contacts import ContactsScreen
+from pycrm.tui.screens.today import TodayScreen
+from pycrm.tui.widgets.fast_table import FastTable
+
+ROWS = [
+    [Text("✓", style="bold"), Text("Zoë Ångström-Müller"), Text("€1,200.00", justify="right")],
+    [
+        Text(" ", style="bold"),
+        Text("A name far too long for its column"),
+        Text("", justify="right"),
+    ],
+    [
+        Text(" ", style="bold"),
+        Text("李小龍 and friends"),
+        Text("12,345,678.00 BRL", justify="right"),
+    ],
+    [Text(" "), Text(""), Text("$3", justify="right")],
+]
+
+
+def test_fast_table_draws_rows_exactly_like_data_table() -> None:
+    class Pair(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(id="slow", cursor_type="row", zebra_stripes=True)
+            yield FastTable(id="fast", cursor_type="row", zebra_stripes=True)
+
+    async def main() -> None:
+        app = Pair()
+        async with app.run_test(size=(60, 20)) as pilot:
+            tables = [app.query_one("#slow", DataTable), app.query_one("#fast", FastTable)]
+            for table in tables:
+                table.styles.height = 8
+                table.add_column(" ", key="sel", width=1)
+                table.add_column("Name", key="name", width=12)
+                table.add_column("Value", key="value", width=10)
+                for n, row in enumerate(ROWS):
+                    table.add_row(*row, key=str(n))
+                table.move_cursor(row=1)
+
+            async def lines(table: DataTable[Any], focus: bool) -> list[Any]:
+                app.set_focus(table if focus else None)
+                await pilot.pause()
+                await pilot.pause()
+                return [[(s.text, s.style) for s in table.render_line(y)] for y in range(6)]
+
+            for focus in (False, True):
+                slow = await lines(tables[0], focus)
+                fast = await lines(tables[1], focus)
+                assert fast == slow
+
+    asyncio.run(main())
+
+
+def test_today_in_parts_is_the_agenda_service_s_today(demo_db: Database) -> None:
+    parts = {part: data.today_part(demo_db, part, FIXED_NOW) for part in data.TODAY_PARTS}
+    assert data.today_from_parts(parts) == data.today(demo_db, FIXED_NOW)
+
+
+def test_today_shows_parts_as_they_arrive(demo_db: Database) -> None:
+    app = create_app(demo_db, now=FIXED_NOW)
+
+    async def scenario(pilot: Any) -> None:
+        screen = app.screen
+        assert isinstance(screen, TodayScreen) and screen.complete
+        first = data.today_part(demo_db, "followups", FIXED_NOW)
+        screen.generation += 1
+        screen.parts = {}
+        screen.part_loaded("followups", first, screen.generation)
+        await pilot.pause(0.1)  # parts arriving together are drawn once, a moment later
+        assert not screen.complete
+        text = shown(screen.query_one("#today-list", OptionList))
+        assert "Overdue follow-ups (" in text
+        assert "Going cold (due a touch) (loading…)" in text
+        # A section still loading says so once, not "nothing".
+        assert text.count("nothing") == shown_nothing(first)
+        screen.part_loaded("followups", first, screen.generation - 1)  # stale: dropped
+        screen.reload()
+        await settle(pilot)
+        assert screen.complete and "loading" not in shown(screen.query_one("#today-list"))
+
+    drive(app, scenario)
+
+
+def shown_nothing(first: dict[str, Any]) -> int:
+    return sum(1 for key in ("meetings", "overdue", "due_today") if not first[key])
+
+
+def test_keystrokes_during_a_search_keep_only_the_newest_query(
+    demo_db: Database, monkeypatch: Any
+) -> None:
+    real = data.search_contacts
+    asked: list[str] = []
+    gate = threading.Event()
+
+    def slow_search(database: Database, query: str, **kwargs: Any) -> data.ContactPage:
+        asked.append(query)
+        gate.wait(10)
+        return real(database, query, **kwargs)
+
+    monkeypatch.setattr(data, "search_contacts", slow_search)
+    app = create_app(demo_db, now=FIXED_NOW)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContactsScreen)
+        await pilot.press("slash", "s", "i")  # "si" starts a search, which blocks
+        await pilot.press("l", "v")  # typed while it runs: only "silv" waits
+        assert asked == ["si"]
+        gate.set()
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if screen.shown_generation == screen.generation:
+                break
+        await settle(pilot)
+        assert asked == ["si", "silv"]
+        assert screen.shown_generation == screen.generation
+        assert "search 'silv'" in shown(screen.query_one("#contacts-status"))
+
+    drive(app, scenario)
