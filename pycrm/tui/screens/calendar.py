@@ -8,12 +8,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
+from pycrm.tui.widgets.footer import QuietFooter
 
 WEEKS = 4
 
@@ -29,7 +30,7 @@ class CalendarScreen(BaseScreen):
         yield Header()
         yield Static("", id="calendar-status", classes="status")
         yield OptionList(id="calendar-list")
-        yield Footer()
+        yield QuietFooter()
 
     def reload(self) -> None:
         self.load()

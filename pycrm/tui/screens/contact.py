@@ -9,12 +9,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
 from pycrm.tui.screens.modals import ConfirmModal
+from pycrm.tui.widgets.footer import QuietFooter
 
 
 def _when(dt: datetime) -> str:
@@ -133,7 +134,7 @@ class ContactScreen(BaseScreen):
         with VerticalScroll(id="dossier-body"):
             yield Static("", id="dossier-left", classes="dossier-col")
             yield Static("", id="dossier-right", classes="dossier-col")
-        yield Footer()
+        yield QuietFooter()
 
     def reload(self) -> None:
         self.load()

@@ -9,12 +9,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
 from pycrm.tui.screens.modals import ConfirmModal, PromptModal
 from pycrm.tui.widgets.fast_table import FastTable
+from pycrm.tui.widgets.footer import QuietFooter
 
 SORTS = ("name", "recent", "value")
 MIN_SEARCH = 2
@@ -107,6 +108,8 @@ class ContactsScreen(BaseScreen):
         self.selected: set[int] = set()
         self.rows: list[data.ContactRow] = []
         self.cursor_to: str = "keep"
+        self.searching = False
+        self.pending_search: tuple[str, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -114,7 +117,7 @@ class ContactsScreen(BaseScreen):
         yield Static("", id="contacts-status", classes="status")
         table = ContactTable(id="contacts-table", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Footer()
+        yield QuietFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(ContactTable)
@@ -133,7 +136,7 @@ class ContactsScreen(BaseScreen):
     def reload(self) -> None:
         if self.query_text:
             self.generation += 1
-            self.run_search(self.query_text, self.generation)
+            self.request_search(self.query_text, self.generation)
         else:
             self.load_page(self.page_offset)
 
@@ -153,16 +156,41 @@ class ContactsScreen(BaseScreen):
         )
         self.app.call_from_thread(self.show_page, page, generation)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="contacts")
-    def run_search(self, query: str, generation: int) -> None:
-        """Search through the search service; stale answers are dropped on arrival."""
-        if not data.search_available():
-            self.app.call_from_thread(
-                self.notify, "search is not available yet", severity="warning"
-            )
+    def request_search(self, query: str, generation: int) -> None:
+        """Search now, or as soon as the search under way returns (only the newest query).
+
+        A thread cannot be stopped mid-query, so searches never pile up: while one runs, each
+        keystroke only replaces the query waiting for it; stale answers are dropped on arrival.
+        """
+        if self.searching:
+            self.pending_search = (query, generation)
             return
-        page = data.search_contacts(self.crm.database, query)
-        self.app.call_from_thread(self.show_page, page, generation)
+        self.searching = True
+        self.run_search(query, generation)
+
+    @work(thread=True, exit_on_error=False, group="contacts-search")
+    def run_search(self, query: str, generation: int) -> None:
+        """Search through the search service (in a thread)."""
+        page: data.ContactPage | None = None
+        try:
+            if not data.search_available():
+                self.app.call_from_thread(
+                    self.notify, "search is not available yet", severity="warning"
+                )
+            else:
+                page = data.search_contacts(self.crm.database, query)
+        finally:
+            self.app.call_from_thread(self._search_done, page, generation)
+
+    def _search_done(self, page: data.ContactPage | None, generation: int) -> None:
+        self.searching = False
+        if page is not None:
+            self.show_page(page, generation)
+        if self.pending_search is not None:
+            query, pending = self.pending_search
+            self.pending_search = None
+            if pending == self.generation:  # still what the box says
+                self.request_search(query, pending)
 
     def show_page(self, page: data.ContactPage, generation: int) -> None:
         """Put one page in the table (only if it answers the latest request)."""
@@ -228,7 +256,7 @@ class ContactsScreen(BaseScreen):
         self.typed_at = {self.generation: time.perf_counter()}
         if len(text) >= MIN_SEARCH:
             self.query_text = text
-            self.run_search(text, self.generation)
+            self.request_search(text, self.generation)
         elif text:
             # One letter matches half the book: wait for the second before searching.
             self.shown_generation = self.generation

@@ -7,11 +7,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
+from pycrm.tui.widgets.footer import QuietFooter
 
 
 def render_deal(v: data.DealView) -> Text:
@@ -67,7 +68,7 @@ class DealScreen(BaseScreen):
         yield Header()
         with VerticalScroll():
             yield Static("Loading…", id="deal-body")
-        yield Footer()
+        yield QuietFooter()
 
     def reload(self) -> None:
         self.load()

@@ -8,13 +8,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
 from pycrm.tui.screens.modals import ConfirmModal, PromptModal
+from pycrm.tui.widgets.footer import QuietFooter
 
 
 class FollowUpsScreen(BaseScreen):
@@ -47,7 +48,7 @@ class FollowUpsScreen(BaseScreen):
         yield Header()
         yield Static("", id="followups-status", classes="status")
         yield OptionList(id="followups-list")
-        yield Footer()
+        yield QuietFooter()
 
     def reload(self) -> None:
         self.load()

@@ -7,13 +7,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import HorizontalScroll, Vertical
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
 from pycrm.tui.screens.modals import ConfirmModal, PromptModal
+from pycrm.tui.widgets.footer import QuietFooter
 
 
 class StageCards(OptionList):
@@ -24,9 +25,15 @@ class StageCards(OptionList):
         Binding("right", "screen.column(1)", "▶", id="pipeline.right", show=False),
     ]
 
-    def __init__(self, stage_id: int, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, stage_id: int, *options: Option, **kwargs: object) -> None:
+        super().__init__(*options, **kwargs)  # type: ignore[arg-type]
         self.stage_id = stage_id
+
+
+def _first_enabled(cards: OptionList) -> int | None:
+    return next(
+        (i for i in range(cards.option_count) if not cards.get_option_at_index(i).disabled), None
+    )
 
 
 class PipelineScreen(BaseScreen):
@@ -58,7 +65,7 @@ class PipelineScreen(BaseScreen):
         yield Header()
         yield Static("", id="pipeline-status", classes="status")
         yield HorizontalScroll(id="board")
-        yield Footer()
+        yield QuietFooter()
 
     def reload(self) -> None:
         self.load()
@@ -74,53 +81,70 @@ class PipelineScreen(BaseScreen):
     def show(self, board: data.Board) -> None:
         """Draw (or refresh in place) every column."""
         self.board = board
+        self.titles = {d.id: d.title for col in board.columns for d in col.cards}
         holder = self.query_one("#board", HorizontalScroll)
         existing = [c.stage_id for c in self.query(StageCards)]
         if existing != [c.id for c in board.columns]:
-            holder.remove_children()
+            # Built whole (heads and cards) and mounted in one go: one layout pass, not two.
+            columns = []
             for col in board.columns:
-                holder.mount(
+                cards = StageCards(
+                    col.id, *self._options(col), id=f"cards-{col.id}", classes="cards"
+                )
+                if cards.option_count:
+                    cards.highlighted = _first_enabled(cards)
+                columns.append(
                     Vertical(
-                        Static("", id=f"head-{col.id}", classes="column-head"),
-                        StageCards(col.id, id=f"cards-{col.id}", classes="cards"),
+                        Static(self._head(col), id=f"head-{col.id}", classes="column-head"),
+                        cards,
                         classes=f"column {col.kind}",
                     )
                 )
-            self.call_after_refresh(self._fill, board, True)
+            holder.remove_children()
+            holder.mount_all(columns)
+            if columns:
+                self.call_after_refresh(self._focus_first)
         else:
-            self._fill(board, False)
+            self._fill(board)
+        self.update_status()
 
-    def _fill(self, board: data.Board, first: bool) -> None:
-        self.titles = {}
+    def _focus_first(self) -> None:
+        first_cards = next(iter(self.query(StageCards)), None)
+        if first_cards is not None:
+            first_cards.focus()
+
+    def _head(self, col: data.StageColumn) -> Text:
+        head = Text()
+        head.append(col.name, style="bold")
+        head.append(f"  {col.count:,}")
+        for currency, total in sorted(col.totals.items()):
+            head.append("\n" + data.money(total, currency))
+        return head
+
+    def _options(self, col: data.StageColumn) -> list[Option]:
+        """One column's cards, with "↑ / ↓ N more" lines when it holds more than one window."""
+        options = []
+        if col.offset:
+            options.append(Option(Text(f"↑ {col.offset} more ([)", style="dim"), disabled=True))
+        for deal in col.cards:
+            options.append(Option(self._card(deal), id=f"deal-{deal.id}"))
+        rest = col.count - col.offset - len(col.cards)
+        if rest > 0:
+            options.append(Option(Text(f"↓ {rest} more (])", style="dim"), disabled=True))
+        return options
+
+    def _fill(self, board: data.Board) -> None:
+        """Refresh the columns in place (after a move, a page, a reload)."""
         for col in board.columns:
-            head = Text()
-            head.append(col.name, style="bold")
-            head.append(f"  {col.count:,}")
-            for currency, total in sorted(col.totals.items()):
-                head.append("\n" + data.money(total, currency))
-            self.query_one(f"#head-{col.id}", Static).update(head)
+            self.query_one(f"#head-{col.id}", Static).update(self._head(col))
             cards = self.query_one(f"#cards-{col.id}", StageCards)
             keep = cards.highlighted
             cards.clear_options()
-            options = []
-            if col.offset:
-                options.append(Option(Text(f"↑ {col.offset} more ([)", style="dim"), disabled=True))
-            for deal in col.cards:
-                self.titles[deal.id] = deal.title
-                options.append(Option(self._card(deal), id=f"deal-{deal.id}"))
-            rest = col.count - col.offset - len(col.cards)
-            if rest > 0:
-                options.append(Option(Text(f"↓ {rest} more (])", style="dim"), disabled=True))
-            cards.add_options(options)
+            cards.add_options(self._options(col))
             if keep is not None and cards.option_count:
                 cards.highlighted = min(keep, cards.option_count - 1)
             elif cards.option_count:
                 cards.action_first()
-        if first:
-            first_cards = next(iter(self.query(StageCards)), None)
-            if first_cards is not None:
-                first_cards.focus()
-        self.update_status()
 
     def _card(self, deal: data.DealLine) -> Text:
         text = Text()

@@ -11,11 +11,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Footer, Header, Select, Static
+from textual.widgets import Header, Select, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from pycrm.tui.screens.base import BaseScreen
+from pycrm.tui.widgets.footer import QuietFooter
 
 REPORT_CHOICES = [
     ("Pipeline", "pipeline"),
@@ -57,7 +58,7 @@ class ReportsScreen(BaseScreen):
             yield Static("", id="reports-status", classes="status")
             yield PlotextPlot(id="reports-chart")
             yield Static("", id="reports-tables")
-        yield Footer()
+        yield QuietFooter()
 
     def action_pick(self, which: str) -> None:
         """Focus a selector and open it."""
