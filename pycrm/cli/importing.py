@@ -224,7 +224,7 @@ def import_csv(
     if dry_run or strict_failure:
         if not as_json:
             note("mapping: " + ", ".join(f"{h} → {t}" for h, t in plan.mapping.items()))
-            for existing, contact, extra in plan.update[:20]:
+            for existing, contact, extra in plan.update_preview:
                 changed = ", ".join(
                     k for k, v in contact.fields.items() if v is not None and not k.startswith("_")
                 )

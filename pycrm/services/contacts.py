@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -535,20 +536,199 @@ def validate_new_contact(
 
 
 def bulk_create_contacts(session: Session, rows: Sequence[NewContact]) -> list[int]:
-    """Insert many validated contacts with Core executemany; each creation is logged.
+    """Insert many validated contacts with executemany; each creation is logged.
 
     This is the import path: validation happens before (``validate_new_contact``), so the write
     transaction stays short. Search documents are built set-wise after the rows are in.
     """
     if not rows:
         return []
+    with bulk_contact_writer(session) as writer:
+        return writer.add(rows)
+
+
+@contextmanager
+def bulk_contact_writer(session: Session) -> Iterator[BulkContactWriter]:
+    """A writer that takes contacts chunk by chunk (streamed imports), search triggers paused.
+
+    When the block ends, the search documents of every contact written are built set-wise.
+    """
+    writer = BulkContactWriter(session)
     with fts.triggers_paused(session):
-        ids = _insert_contacts(session, rows)
-    fts.refresh(session, "contact", ids)
-    return ids
+        yield writer
+    for low, high in writer.id_ranges:
+        fts.refresh_range(session, "contact", low, high)
 
 
-def _insert_contacts(session: Session, rows: Sequence[NewContact]) -> list[int]:
+_CONTACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in m.Contact.__table__.columns)
+_SNAPSHOT_SKIP = frozenset(("id", "created_at", "updated_at"))
+
+
+class BulkContactWriter:
+    """Inserts validated contacts, their e-mails, phones, tags and ChangeLog entries in batches.
+
+    On SQLite the rows go to the driver's ``executemany`` as pre-built tuples (ids assigned from
+    ``max(id) + 1`` once: writes run under ``BEGIN IMMEDIATE``, so no other writer takes ids), and
+    each ChangeLog snapshot is built from what is inserted, in the shape ``changelog.snapshot``
+    gives, instead of being read back.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        self.now = m.utcnow()
+        self.now_text = self.now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        self.now_iso = self.now.isoformat()
+        self.tag_ids: dict[str, int] = {}
+        self.next_id: int | None = None
+        self.id_ranges: list[tuple[int, int]] = []
+        self.count = 0
+
+    def _tag_ids(self, rows: Sequence[NewContact]) -> dict[str, int]:
+        missing = {}
+        for row in rows:
+            for t in row.tags:
+                key = fold(t)
+                if key not in self.tag_ids and key not in missing:
+                    missing[key] = t
+        if missing:
+            names = list(missing.values())
+            for name, tag_id in zip(
+                names, tag_service.ensure_tags(self.session, names), strict=True
+            ):
+                self.tag_ids[fold(name)] = tag_id
+        return self.tag_ids
+
+    def add(self, rows: Sequence[NewContact]) -> list[int]:
+        """Write one chunk of contacts; returns their new ids, in order."""
+        if not rows:
+            return []
+        if not self.sqlite:
+            ids = _insert_contacts_core(self.session, rows)
+        else:
+            ids = self._add_sqlite(rows)
+        self.count += len(ids)
+        if (
+            self.id_ranges
+            and self.id_ranges[-1][1] + 1 == ids[0]
+            and ids[-1] - ids[0] + 1 == len(ids)
+        ):
+            self.id_ranges[-1] = (self.id_ranges[-1][0], ids[-1])
+        elif ids[-1] - ids[0] + 1 == len(ids):
+            self.id_ranges.append((ids[0], ids[-1]))
+        else:  # pragma: no cover - ids from another dialect need not be contiguous
+            self.id_ranges.extend((i, i) for i in ids)
+        return ids
+
+    def _add_sqlite(self, rows: Sequence[NewContact]) -> list[int]:
+        import json
+
+        from pycrm.services.changelog import _ensure_batch
+
+        session = self.session
+        session.flush()
+        conn = session.connection()
+        if self.next_id is None:
+            self.next_id = (
+                int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contact").scalar_one())
+                + 1
+            )
+        batch_id = _ensure_batch(session)
+        tag_ids = self._tag_ids(rows)
+        dumps = json.dumps
+        now_text, now_iso = self.now_text, self.now_iso
+        first = self.next_id
+        contact_rows: list[tuple[Any, ...]] = []
+        email_rows: list[tuple[Any, ...]] = []
+        phone_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[int, int]] = []
+        log_rows: list[tuple[Any, ...]] = []
+        new_uuid = m.new_uuid
+        columns = _CONTACT_COLUMNS
+        for offset, row in enumerate(rows):
+            cid = first + offset
+            fields = row.fields
+            uuid = row.uuid or new_uuid()
+            snap: dict[str, Any] = {"id": cid, "uuid": uuid, "created_at": now_iso,
+                                    "updated_at": now_iso, "display_name": row.display_name}  # fmt: skip
+            for key, value in fields.items():
+                if value is not None and key not in _SNAPSHOT_SKIP and key != "uuid":
+                    snap[key] = value
+            if row.company_id is not None:
+                snap["company_id"] = row.company_id
+            snap["do_not_contact"] = bool(fields.get("do_not_contact", False))
+            snap["archived"] = bool(fields.get("archived", False))
+            values: list[Any] = []
+            for name in columns:
+                value = snap.get(name)
+                if value is None:
+                    values.append(None)
+                elif name in ("created_at", "updated_at"):
+                    values.append(now_text)
+                elif name in ("custom_fields", "extra"):
+                    values.append(dumps(value, ensure_ascii=False))
+                elif name in ("do_not_contact", "archived"):
+                    values.append(int(value))
+                else:
+                    values.append(value)
+            contact_rows.append(tuple(values))
+            emails = []
+            for pos, (email, label) in enumerate(row.emails):
+                key = email.lower()
+                email_rows.append((cid, email, key, label, pos))
+                child = {"contact_id": cid, "email": email, "email_key": key, "position": pos}
+                if label is not None:
+                    child["label"] = label
+                emails.append(child)
+            phones = []
+            for pos, (phone, label) in enumerate(row.phones):
+                phone_rows.append((cid, phone.number, phone.raw, int(phone.normalized), label, pos))
+                child = {"contact_id": cid, "number": phone.number, "raw": phone.raw,
+                         "normalized": phone.normalized, "position": pos}  # fmt: skip
+                if phone.raw is None:
+                    del child["raw"]
+                if label is not None:
+                    child["label"] = label
+                phones.append(child)
+            tags = []
+            for t in row.tags:
+                tag_id = tag_ids[fold(t)]
+                tag_rows.append((cid, tag_id))
+                tags.append({"contact_id": cid, "tag_id": tag_id})
+            snap["emails"] = emails
+            snap["phones"] = phones
+            snap["tags"] = tags
+            log_rows.append((now_text, batch_id, "contact", uuid, cid, "create", None,
+                             dumps(snap, ensure_ascii=False)))  # fmt: skip
+        self.next_id = first + len(rows)
+        marks = ", ".join("?" for _ in columns)
+        names = ", ".join(f'"{c}"' for c in columns)
+        execute = conn.exec_driver_sql
+        execute(f"INSERT INTO contact ({names}) VALUES ({marks})", contact_rows)  # type: ignore[arg-type]
+        if email_rows:
+            execute(
+                "INSERT INTO contact_email (contact_id, email, email_key, label, position) "
+                "VALUES (?, ?, ?, ?, ?)",
+                email_rows,  # type: ignore[arg-type]
+            )
+        if phone_rows:
+            execute(
+                "INSERT INTO contact_phone (contact_id, number, raw, normalized, label, position) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                phone_rows,  # type: ignore[arg-type]
+            )
+        if tag_rows:
+            execute("INSERT INTO contact_tag (contact_id, tag_id) VALUES (?, ?)", tag_rows)  # type: ignore[arg-type]
+        execute(
+            'INSERT INTO change_log (at, batch_id, entity, record_uuid, record_id, action, "before", "after") '
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            log_rows,  # type: ignore[arg-type]
+        )
+        return list(range(first, first + len(rows)))
+
+
+def _insert_contacts_core(session: Session, rows: Sequence[NewContact]) -> list[int]:
+    """The portable path (PostgreSQL): Core inserts with ``RETURNING`` ids."""
     c_t = m.Contact.__table__
     now = m.utcnow()
     # Only the columns some row sets (plus the required ones) go into the INSERT.

@@ -78,3 +78,20 @@ def refresh(session: Session, entity: str, ids: Iterable[int], *, new: bool = Tr
             ),
             {"ids": chunk},
         )
+
+
+def refresh_range(session: Session, entity: str, low: int, high: int) -> None:
+    """Build the search documents of the new records with ids ``low..high`` (triggers on).
+
+    For a streamed import's contacts, whose ids are one contiguous run: one set-based statement
+    over a primary-key range instead of a list of ids.
+    """
+    if not _is_sqlite(session) or entity not in _TOUCH:
+        return
+    if entity != "contact":
+        refresh(session, entity, range(low, high + 1))
+        return
+    statement = _CONTACT_DOCS.replace(
+        "c.id IN (SELECT value FROM json_each(:ids))", "c.id BETWEEN :low AND :high"
+    )
+    session.execute(sa.text(statement), {"low": low, "high": high})

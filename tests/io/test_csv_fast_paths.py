@@ -1,0 +1,77 @@
+"""The import's fast e-mail and phone paths give exactly what the full validators give."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pycrm.io.csv_import import fast_email, fast_phone
+from pycrm.services.errors import ValidationError
+from pycrm.services.validation import normalize_email, normalize_phone
+
+
+def outcome(func, *args):  # type: ignore[no-untyped-def]
+    try:
+        return func(*args)
+    except ValidationError as exc:
+        return ("error", exc.field, exc.reason)
+
+
+PHONES = [
+    "+55 11 98765-4321", "+55 (11) 3456-7890", "+1 212 555 0100", "+1 (212) 555-0100",
+    "+44 20 7946 0958", "+44 (0)20 7946 0958", "+33 6 12 34 56 78", "+39 06 6982 0000",
+    "+351 912 345 678", "+49 30 901820", "+7 495 123-45-67", "+86 10 1234 5678", "+1 800 FLOWERS",
+    "(11) 98765-4321", "11 98765-4321", "212-555-0100", "1234", "+1234", "+", "++55 11", "0",
+    "tel:+1-212-555-0100", " +55 11 9 8765 4321 ", "+55 11 9876", "+999 123 456", "00 55 11 98765 4321",
+    "+290 8 1234", "+383 44 123 456", "+1 684 633 1234", "+61 4 1234 5678", "..", "+44 7911 123456",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("region", ["US", "BR", "GB", "FR"])
+@pytest.mark.parametrize("text", PHONES)
+def test_fast_phone_matches_the_full_parser(text: str, region: str) -> None:
+    assert outcome(fast_phone, text, region) == outcome(normalize_phone, text, region)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.text(alphabet="+0123456789 ().-", max_size=22),
+    st.sampled_from(["US", "BR", "GB", "IT", "DE", "FR"]),
+)
+def test_fast_phone_matches_on_generated_numbers(text: str, region: str) -> None:
+    assert outcome(fast_phone, text, region) == outcome(normalize_phone, text, region)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(
+        ["+1", "+55", "+44", "+33", "+39", "+49", "+351", "+7", "+86", "+61", "+1 ", "+"]
+    ),
+    st.text(alphabet="0123456789", min_size=4, max_size=13),
+    st.sampled_from(["US", "BR", "GB"]),
+)
+def test_fast_phone_matches_on_international_numbers(prefix: str, digits: str, region: str) -> None:
+    text = prefix + " " + digits
+    assert outcome(fast_phone, text, region) == outcome(normalize_phone, text, region)
+
+
+EMAILS = [
+    "ana@acme.com", "Ana.Silva@ACME.com.br", "mailto:ana@acme.com", " bob+tag@example.org ",
+    "o'neil@example.ie", "a..b@example.com", ".a@example.com", "a.@example.com", "a@b", "a@localhost",
+    "a@example.test", "joão@exemplo.com.br", "ana@exämple.com", "ana@@acme.com", "@acme.com", "ana@",
+    "ana@-acme.com", "ana@acme..com", '"quoted"@example.com', "x" * 65 + "@example.com",
+    "a@" + "b" * 64 + ".com", "ana@acme.c", "ana@123.45", "ana@acme.com.", "ana @acme.com", "",
+    "a@" + ".".join(["abcdefghi"] * 26) + ".com", "USER@Example.COM", "ana@xn--exmple-cua.com",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", EMAILS)
+def test_fast_email_matches_email_validator(text: str) -> None:
+    assert outcome(fast_email, text) == outcome(normalize_email, text)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="abAB09.+-_'@ é", max_size=24))
+def test_fast_email_matches_on_generated_addresses(text: str) -> None:
+    assert outcome(fast_email, text) == outcome(normalize_email, text)
