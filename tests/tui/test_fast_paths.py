@@ -136,3 +136,36 @@ def test_keystrokes_during_a_search_keep_only_the_newest_query(
         assert "search 'silv'" in shown(screen.query_one("#contacts-status"))
 
     drive(app, scenario)
+
+
+def test_pipeline_columns_hold_a_screenful_and_page_with_brackets(demo_db: Database) -> None:
+    from pycrm.services import deals, stages
+    from pycrm.tui.screens.pipeline import PipelineScreen, StageCards
+
+    with demo_db.write("add", source="cli") as session:
+        first = stages.list_stages(session)[0]
+        for n in range(25):
+            deals.create_deal(session, f"Extra {n:02d}", amount=100, stage=first.id)
+    app = create_app(demo_db, now=FIXED_NOW)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("3")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PipelineScreen)
+        per_column = screen.per_column
+        assert 5 <= per_column < data.CARDS_PER_COLUMN  # a 24-line terminal shows ~7 cards
+        cards = screen.query_one(f"#cards-{first.id}", StageCards)
+        text = shown(cards)
+        total = next(c.count for c in screen.board.columns if c.id == first.id)  # type: ignore[union-attr]
+        assert f"↓ {total - per_column} more (])" in text
+        cards.focus()
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        text = shown(cards)
+        assert f"↑ {per_column} more ([)" in text
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert "↑" not in shown(cards)
+
+    drive(app, scenario, size=(100, 24))

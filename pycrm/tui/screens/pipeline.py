@@ -60,6 +60,7 @@ class PipelineScreen(BaseScreen):
         self.selected: set[int] = set()
         self.board: data.Board | None = None
         self.titles: dict[int, str] = {}
+        self.per_column = data.CARDS_PER_COLUMN
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -70,10 +71,17 @@ class PipelineScreen(BaseScreen):
     def reload(self) -> None:
         self.load()
 
+    def cards_per_column(self) -> int:
+        """As many cards as a column shows (3 lines each) and two more, at most 20: cards below
+        the fold cost drawing time and are one `]` away."""
+        height = self.size.height or 40
+        return max(5, min(data.CARDS_PER_COLUMN, (height - 4) // 3 + 2))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self) -> None:
         """Read the board in a thread."""
-        board = data.board(self.crm.database, dict(self.offsets))
+        self.per_column = self.cards_per_column()
+        board = data.board(self.crm.database, dict(self.offsets), per_column=self.per_column)
         if get_current_worker().is_cancelled:  # a newer load is on its way
             return
         self.app.call_from_thread(self.show, board)
@@ -210,7 +218,7 @@ class PipelineScreen(BaseScreen):
         cards = self.focused_cards()
         if cards is None:
             return
-        offset = self.offsets.get(cards.stage_id, 0) + step * data.CARDS_PER_COLUMN
+        offset = self.offsets.get(cards.stage_id, 0) + step * self.per_column
         self.offsets[cards.stage_id] = max(0, offset)
         cards.highlighted = 0
         self.load()

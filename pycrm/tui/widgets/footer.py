@@ -3,7 +3,8 @@
 Textual's ``Footer`` removes and mounts all of its key widgets whenever the screen's bindings
 *may* have changed: on every focus change and screen switch (moving between pipeline columns,
 leaving the search box…). Mounting ten styled widgets costs tens of milliseconds each time. This
-one compares what it would show with what it shows and skips the rebuild when they are the same.
+one compares what it would show with what it shows and skips the rebuild when they are the same,
+and creates its keys already in the state their mount would restyle them into.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class QuietFooter(Footer):
@@ -42,7 +44,14 @@ class QuietFooter(Footer):
     def compose(self) -> ComposeResult:
         if self._bindings_ready:
             self._shown = self._signature()
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                # Born with the compact flag and class they would get on mount (from the
+                # footer, or their default), so mounting them restyles nothing a second time.
+                if "-command-palette" not in widget.classes:
+                    widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(widget.compact, "-compact", update=False)
+            yield widget
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         if (
