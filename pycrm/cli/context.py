@@ -39,9 +39,10 @@ class CliContext:
             if self._database.upgraded_from:
                 from pycrm.cli.output import note
 
+                backup = self._database.backup_path
                 note(
-                    f"upgraded the database schema from {self._database.upgraded_from}; "
-                    f"backup at {self._database.backup_path}"
+                    f"upgraded the database schema from {self._database.upgraded_from}"
+                    + (f"; backup at {backup}" if backup else "")
                 )
         return self._database
 

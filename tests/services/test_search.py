@@ -87,3 +87,18 @@ def test_hostile_queries_never_error(people: Database, query: str) -> None:
 def test_percent_and_underscore_are_not_wildcards(people: Database) -> None:
     assert labels(people, "%") == []
     assert labels(people, "_") == []
+
+
+def test_postgres_search_expressions_are_the_indexed_ones() -> None:
+    """PostgreSQL only uses an expression index for the very same expression text."""
+    import importlib
+
+    from pycrm.services import search as search_module
+
+    migration = importlib.import_module("pycrm.migrations.versions.0003_quick_read_indexes")
+    indexed = set(migration.TRIGRAM_INDEXES.values())
+    assert ("contact", search_module.PG_PERSON_TEXT) in indexed
+    for kind in ("company", "deal"):
+        assert search_module.PG_DOCUMENTS[kind] in indexed
+    for kind in ("contact", "company", "deal"):
+        assert search_module.PG_NAMES[kind] in indexed
