@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -100,15 +100,11 @@ def activity_report(
         .where(reachable)
     )
     most_first = named.order_by(ranked.c.n.desc(), c_t.c.display_name, c_t.c.id).limit(top)
-    # Only people at least as busy as the 4×top-th busiest can be in the top: look up names for
-    # those few rather than for everyone contacted. Should archived people fill that band, ask
-    # again without the shortcut.
-    busiest = sa.select(ranked.c.n).order_by(ranked.c.n.desc()).limit(4 * top).subquery()
-    shortcut = most_first.where(ranked.c.n >= sa.select(sa.func.min(busiest.c.n)).scalar_subquery())
     most = Section("Most contact", ["id", "name", "interactions"])
-    most.rows = [list(r) for r in session.execute(shortcut).all()]
-    if len(most.rows) < top:
-        most.rows = [list(r) for r in session.execute(most_first).all()]
+    busiest = _busiest(session, i_t, c_t, in_period, reachable, top)
+    if busiest is None:
+        busiest = [list(r) for r in session.execute(most_first).all()]
+    most.rows = busiest
     # Least contact: people with none in the period first, then those with the fewest. Walking
     # people in name order and asking the (contact_id, occurred_at) index about each one stops
     # after ``top`` of them instead of collecting everyone ever contacted.
@@ -138,3 +134,41 @@ def activity_report(
         "meetings_held": int(held),
     }
     return result
+
+
+def _busiest(
+    session: Reader, i_t: Any, c_t: Any, in_period: Any, reachable: Any, top: int
+) -> list[list[Any]] | None:
+    """The ``top`` busiest reachable people from one pass that keeps only the 4×top busiest.
+
+    Everyone outside that band has at most as many interactions as its least busy member, so
+    the people in the band with strictly more are exactly the top of the full ranking (ordered
+    by count, then name). Names are looked up for those few only, not for everyone contacted.
+    None when the band holds too few reachable people to decide (then rank everyone).
+    """
+    n = sa.func.count().label("n")
+    band = (
+        sa.select(i_t.c.contact_id, n)
+        .where(i_t.c.contact_id.is_not(None), in_period)
+        .group_by(i_t.c.contact_id)
+        .order_by(n.desc())
+        .limit(4 * top)
+        .cte("busiest")
+    )
+    least_in_band = sa.select(sa.func.min(band.c.n)).scalar_subquery()
+    band_size = sa.select(sa.func.count()).select_from(band).scalar_subquery()
+    rows = session.execute(
+        sa.select(c_t.c.id, c_t.c.display_name, band.c.n, least_in_band, band_size)
+        .join(band, band.c.contact_id == c_t.c.id)
+        .where(reachable)
+        .order_by(band.c.n.desc(), c_t.c.display_name, c_t.c.id)
+    ).all()
+    if not rows:
+        return None
+    complete = rows[0][4] < 4 * top  # the band is everyone contacted
+    chosen = [
+        [cid, name, count] for cid, name, count, low, _size in rows if complete or count > low
+    ]
+    if len(chosen) >= top or complete:
+        return chosen[:top]
+    return None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pycrm.reports.common import Report, Section
+from pycrm.reports.common import Report, Section, jsonable
 
 
 def chart_series(section: Section) -> list[tuple[str, float]]:
@@ -98,3 +100,55 @@ def to_markdown(report: Report) -> str:
             lines.append("| " + " | ".join(_md_escape(cell(v)) for v in row) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def to_json_text(report: Report) -> str:
+    """``json.dumps(report.to_json(), ensure_ascii=False, indent=2)``, byte for byte, faster.
+
+    With ``indent`` the standard library falls back to its pure-Python encoder (about 0.1 s per
+    10,000 rows here). A report is a fixed layout of sections whose rows hold strings, numbers,
+    decimals, dates and None, so the rows are written straight from the sections: each row's
+    keys are encoded once per section and each value by its type.
+    """
+    text = json.dumps(replace(report, sections=[]).to_json(), ensure_ascii=False, indent=2)
+    assert text.endswith('"sections": []\n}')
+    if not report.sections:
+        return text
+    out = [text[: -len("[]\n}")], "["]
+    for i, section in enumerate(report.sections):
+        out.append(",\n    {" if i else "\n    {")
+        out.append('\n      "title": ' + _string(section.title) + ',\n      "rows": ')
+        if not section.rows:
+            out.append("[]")
+        else:
+            keys = ["\n          " + _string(str(c)) + ": " for c in section.columns]
+            width = len(keys)
+            for j, row in enumerate(section.rows):
+                if len(row) != width:
+                    raise ValueError(f"row of {len(row)} values under {width} columns")
+                out.append(",\n        {" if j else "[\n        {")
+                out.append(",".join(k + _value(v) for k, v in zip(keys, row, strict=True)))
+                out.append("\n        }")
+            out.append("\n      ]")
+        out.append("\n    }")
+    out.append("\n  ]\n}")
+    return "".join(out)
+
+
+def _value(value: Any) -> str:
+    """One cell as JSON, as :func:`pycrm.reports.common.jsonable` then ``json.dumps`` give it."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is Decimal:
+        return _string(str(value))
+    if kind is datetime or kind is date:
+        return _string(value.isoformat())
+    return json.dumps(jsonable(value), ensure_ascii=False, indent=2)
+
+
+_string = json.encoder.encode_basestring  # type: ignore[attr-defined]

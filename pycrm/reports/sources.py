@@ -19,14 +19,16 @@ def sources_report(session: Reader, *, period: Period) -> Report:
     c_t, deal, stage = t.contact, t.deal, t.stage
     source = sa.func.coalesce(c_t.c.source, "(none)")
     campaign = sa.func.coalesce(c_t.c.campaign, "(none)")
-    people = dict(
-        ((s, c), int(n))
-        for s, c, n in session.execute(
-            sa.select(source, campaign, sa.func.count())
-            .where(period.clause(c_t.c.created_at))
-            .group_by(source, campaign)
-        ).all()
-    )
+    # Grouped on the bare columns, in the order of ix_contact_source_campaign (no sort of every
+    # contact); a missing source or campaign joins "(none)" here, as coalesce() would.
+    people: dict[tuple[str, str], int] = {}
+    for s, c, n in session.execute(
+        sa.select(c_t.c.source, c_t.c.campaign, sa.func.count())
+        .where(period.clause(c_t.c.created_at))
+        .group_by(c_t.c.source, c_t.c.campaign)
+    ).all():
+        key = (s if s is not None else "(none)", c if c is not None else "(none)")
+        people[key] = people.get(key, 0) + int(n)
     won = sa.func.sum(sa.case((stage.c.kind == t.WON, 1), else_=0))
     lost = sa.func.sum(sa.case((stage.c.kind == t.LOST, 1), else_=0))
     won_value = sa.func.sum(sa.case((stage.c.kind == t.WON, deal.c.amount), else_=0))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pycrm.db import Database, open_database
+from pycrm.db import SCHEMA_HEAD, Database, open_database
 from pycrm.reports import Period, run_report
 
 NOW = datetime(2026, 11, 20, 13, tzinfo=UTC)
@@ -22,7 +22,7 @@ PG_URL = os.environ.get("PYCRM_TEST_DATABASE_URL")
 def demo(database: Database) -> Database:
     from pycrm.demo import seed_demo
 
-    seed_demo(database, contacts=120, seed=3, now=NOW)
+    seed_demo(database, contacts=500, seed=3, now=NOW)
     return database
 
 
@@ -167,7 +167,7 @@ def _downgrade_to_0001(database: Database) -> None:
         conn.commit()
 
 
-def test_sqlite_0001_file_is_upgraded_to_0002(db_path: Path) -> None:
+def test_sqlite_0001_file_is_upgraded_to_head(db_path: Path) -> None:
     from pycrm.db import current_revision
     from pycrm.demo import count_rows, seed_demo
 
@@ -182,7 +182,7 @@ def test_sqlite_0001_file_is_upgraded_to_0002(db_path: Path) -> None:
 
     upgraded = open_database(str(db_path))
     assert upgraded.upgraded_from == "0001" and upgraded.backup_path is not None
-    assert current_revision(upgraded) == "0002"
+    assert current_revision(upgraded) == SCHEMA_HEAD
     assert REPORT_INDEXES | {"ix_interaction_week"} <= _indexes(upgraded)
     assert count_rows(upgraded) == counts
     upgraded.close()
@@ -190,34 +190,108 @@ def test_sqlite_0001_file_is_upgraded_to_0002(db_path: Path) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG_URL, reason="PYCRM_TEST_DATABASE_URL is not set")
-def test_postgres_0001_database_is_upgraded_to_0002() -> None:
-    """In a schema of its own, so the shared test database is never downgraded."""
-    from pycrm.db import current_revision
+def test_postgres_0001_database_is_upgraded_to_head() -> None:
+    """A 0001 database in a schema of its own (the shared test database is never downgraded)."""
+    from alembic import command
+
+    from pycrm.db import _alembic_config, current_revision
 
     assert PG_URL
     schema = f"upgrade_test_{os.getpid()}"
+    # public stays on the path for the extensions' operators (pg_trgm, unaccent); an empty
+    # alembic_version of its own keeps Alembic from seeing the one in public.
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema},public"})
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        conn.execute(
+            sa.text(
+                f'CREATE TABLE "{schema}".alembic_version (version_num VARCHAR(32) NOT NULL, '
+                "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+            )
+        )
     try:
-        database = open_database(url.render_as_string(hide_password=False))
-        assert current_revision(database) == "0002"
-        assert REPORT_INDEXES | {"ix_interaction_occurred_type"} <= _indexes(database)
-        _downgrade_to_0001(database)
-        assert not REPORT_INDEXES & _indexes(database)
-        database.close()
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            command.upgrade(_alembic_config(conn), "0001")
+            conn.commit()
+        with engine.connect() as conn:
+            assert (
+                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            )
+        engine.dispose()
 
         upgraded = open_database(url.render_as_string(hide_password=False))
         assert upgraded.upgraded_from == "0001"
-        assert current_revision(upgraded) == "0002"
-        assert REPORT_INDEXES | {"ix_interaction_occurred_type"} <= _indexes(upgraded)
+        assert current_revision(upgraded) == SCHEMA_HEAD
+        with upgraded.engine.connect() as conn:
+            names = set(
+                conn.execute(
+                    sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = :s"), {"s": schema}
+                ).scalars()
+            )
+        assert REPORT_INDEXES | {"ix_interaction_occurred_type"} <= names
         with upgraded.connect() as connection:
             report = run_report(connection, "activity", Period(), now=NOW)
-        assert report.summary["interactions"] == 0
+        assert report.summary["interactions"] == 0  # its own, empty tables
         upgraded.close()
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.mark.parametrize("by", ["contact", "company"])
+def test_customers_rfm_in_sql_matches_python_quintiles(demo: Database, by: str) -> None:
+    """Scores, segments, sort orders, limit and segment filter as the Python reference has them."""
+    from pycrm.reports import tables as t
+    from pycrm.reports.customers import quintiles, segment
+
+    owner = t.deal.c.contact_id if by == "contact" else t.deal.c.company_id
+    with demo.read() as session:
+        won = session.execute(
+            sa.select(owner, t.deal.c.currency, sa.func.sum(t.deal.c.amount), sa.func.count(),
+                      sa.func.max(t.deal.c.closed_at))
+            .join(t.stage, t.stage.c.id == t.deal.c.stage_id)
+            .where(t.stage.c.kind == "won", owner.is_not(None))
+            .group_by(owner, t.deal.c.currency)
+        ).all()  # fmt: skip
+        report = run_report(session, "customers", Period(), now=NOW, by=by)
+
+        def listed(**options: object) -> list[list[object]]:
+            return (
+                run_report(session, "customers", Period(), now=NOW, by=by, **options)
+                .sections[0]
+                .rows
+            )
+
+        by_frequency, by_name, by_recency = (
+            listed(sort="frequency"),
+            listed(sort="name"),
+            listed(sort="recency"),
+        )
+        top, champions = listed(limit=5), listed(segment_filter=" champions ")
+    expected: dict[tuple[int, str], tuple[int, int, int, str]] = {}
+    for currency in sorted({w[1] for w in won}):
+        group = [w for w in won if w[1] == currency]
+        rs = quintiles([-(NOW - w[4]).total_seconds() for w in group])
+        fs = quintiles([float(w[3]) for w in group])
+        ms = quintiles([float(w[2]) for w in group])
+        for w, r, f, m in zip(group, rs, fs, ms, strict=True):
+            expected[(w[0], currency)] = (r, f, m, segment(r, f))
+    rows = report.sections[0].rows
+    assert len(rows) == len(won) > 10
+    assert {(r[0], r[2]): (r[9], r[10], r[11], r[12]) for r in rows} == expected
+    assert len({r[12] for r in rows}) > 1
+
+    def ordered(items: list[list[object]], key: object) -> bool:
+        keys = [key(r) for r in items]  # type: ignore[operator]
+        return keys == sorted(keys)
+
+    assert ordered(rows, lambda r: (r[2], -r[3], r[1]))
+    assert ordered(by_frequency, lambda r: (-r[4], r[1]))
+    assert ordered(by_recency, lambda r: (-r[7].toordinal(),))
+    assert ordered(by_name, lambda r: (r[1].casefold(), r[2]))
+    assert top == rows[:5]
+    assert champions == [r for r in rows if r[12] == "Champions"]
