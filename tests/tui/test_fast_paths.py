@@ -169,3 +169,21 @@ def test_pipeline_columns_hold_a_screenful_and_page_with_brackets(demo_db: Datab
         assert "↑" not in shown(cards)
 
     drive(app, scenario, size=(100, 24))
+
+
+def test_today_left_while_loading_is_whole_when_back(demo_db: Database) -> None:
+    app = create_app(demo_db, now=FIXED_NOW)
+
+    async def main() -> None:
+        async with app.run_test() as pilot:
+            await pilot.press("2")  # at once, while the agenda is still being read
+            await settle(pilot)
+            assert isinstance(app.screen, ContactsScreen)
+            await pilot.press("1")
+            await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, TodayScreen) and screen.complete
+            text = shown(screen.query_one("#today-list", OptionList))
+            assert "loading" not in text and "Overdue follow-ups (" in text
+
+    asyncio.run(main())

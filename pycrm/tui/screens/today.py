@@ -80,6 +80,10 @@ class TodayScreen(BaseScreen):
 
     def _draw_parts(self) -> None:
         self._draw_pending = False
+        if self.is_attached and self not in self.app.screen_stack:
+            # Another screen is shown (the user moved on while the agenda loaded): drawing now
+            # would only take time from it, and coming back reloads the agenda anyway.
+            return
         self.show(data.today_from_parts(self.parts), self.crm.now())
         self.complete = len(self.parts) == len(data.TODAY_PARTS)
 
