@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import gc
+import marshal
 import pickle
 import re
 import tempfile
@@ -119,15 +120,31 @@ class Problem:
         return f"{source}:{self.line}: {self.column}: {self.reason}"
 
 
+def _to_record(c: contact_service.NewContact) -> tuple[Any, ...]:
+    phones = [(p.number, p.raw, p.normalized, label) for p, label in c.phones]
+    return (c.display_name, c.fields, c.emails, phones, c.tags, c.company_id, c.uuid)
+
+
+def _from_record(record: tuple[Any, ...]) -> contact_service.NewContact:
+    name, fields, emails, phones, tags, company_id, uuid = record
+    return contact_service.NewContact(
+        name, fields, [tuple(e) for e in emails],
+        [(Phone(n, r, ok), label) for n, r, ok, label in phones], tags, company_id, uuid,
+    )  # fmt: skip
+
+
 class _Spool:
-    """Validated rows parked on disk between planning and writing, a chunk per pickle.
+    """Validated rows parked on disk between planning and writing, a chunk at a time.
 
     Keeps memory flat in the file's size without validating every row twice; an anonymous
-    temporary file, gone when closed or when the process ends.
+    temporary file, gone when closed or when the process ends. New contacts are stored as plain
+    tuples with ``marshal`` (several times faster than pickling the objects); anything else, or
+    values marshal cannot hold, with pickle.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, contacts: bool = True) -> None:
         self._file: IO[bytes] | None = None
+        self._contacts = contacts
         self.count = 0
 
     def write(self, items: list[Any]) -> None:
@@ -135,7 +152,18 @@ class _Spool:
             return
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="pycrm-import-")  # noqa: SIM115 (closed by close())
-        pickle.dump(items, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        kind = b"P"
+        data = b""
+        if self._contacts:
+            try:
+                data = marshal.dumps([_to_record(c) for c in items])
+                kind = b"M"
+            except ValueError:
+                pass
+        if kind == b"P":
+            data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.write(kind + len(data).to_bytes(8, "little"))
+        self._file.write(data)
         self.count += len(items)
 
     def chunks(self) -> Iterator[list[Any]]:
@@ -143,11 +171,12 @@ class _Spool:
             return
         self._file.flush()
         self._file.seek(0)
-        while True:
-            try:
-                yield pickle.load(self._file)
-            except EOFError:
-                return
+        while header := self._file.read(9):
+            data = self._file.read(int.from_bytes(header[1:], "little"))
+            if header[:1] == b"M":
+                yield [_from_record(r) for r in marshal.loads(data)]
+            else:
+                yield pickle.loads(data)
 
     def close(self) -> None:
         if self._file is not None:
@@ -178,7 +207,7 @@ class Plan:
     new_companies: list[str] = field(default_factory=list)
     rows: int = 0
     _creates: _Spool = field(default_factory=_Spool, repr=False)
-    _updates: _Spool = field(default_factory=_Spool, repr=False)
+    _updates: _Spool = field(default_factory=lambda: _Spool(contacts=False), repr=False)
 
     @property
     def create_lines(self) -> list[int]:
@@ -391,18 +420,36 @@ _PHONE_SHAPE = re.compile(r"\+?[0-9 ().\-]+\Z")
 _PHONE_PUNCTUATION = str.maketrans("", "", " ().-")
 
 
+@dataclass(frozen=True)
+class _Country:
+    """What the fast phone path needs to know of one calling code."""
+
+    known: bool
+    national_prefix: re.Pattern[str] | None = None
+    general: Any = None  # PhoneNumberDesc; None: ask phonenumbers.is_valid_number
+    kinds: tuple[Any, ...] = ()
+
+
 @lru_cache(maxsize=4096)
-def _national_prefix(country_code: int) -> tuple[bool, re.Pattern[str] | None]:
-    """(metadata known, compiled national-prefix-for-parsing pattern) of a calling code."""
+def _country(country_code: int) -> _Country:
     import phonenumbers
     from phonenumbers import PhoneMetadata
 
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
     region = phonenumbers.region_code_for_country_code(country_code)
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
     if metadata is None:
-        return False, None
+        return _Country(known=False)
     pattern = metadata.national_prefix_for_parsing
-    return True, (re.compile(pattern) if pattern else None)
+    prefix = re.compile(pattern) if pattern else None
+    if len(regions) != 1 or region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+        return _Country(known=True, national_prefix=prefix)
+    # A number is valid when it matches the general pattern and any type's pattern
+    # (phonenumbers' number type is not UNKNOWN): the commonest types are tried first.
+    kinds = (metadata.mobile, metadata.fixed_line, metadata.premium_rate, metadata.toll_free,
+             metadata.shared_cost, metadata.voip, metadata.personal_number, metadata.pager,
+             metadata.uan, metadata.voicemail)  # fmt: skip
+    return _Country(True, prefix, metadata.general_desc, tuple(k for k in kinds if k is not None))
 
 
 _UNSURE = ""
@@ -415,6 +462,7 @@ def _international(digits: str) -> str | None:
     has no national prefix to strip and no leading zero; those others take the full parser.
     """
     import phonenumbers
+    from phonenumbers.phonenumberutil import _is_number_matching_desc
 
     body = digits[1:]
     if not body or body[0] == "0":
@@ -429,11 +477,19 @@ def _international(digits: str) -> str | None:
     national = body[size:]
     if not 2 <= len(national) <= 17 or national[0] == "0":
         return _UNSURE
-    known, prefix = _national_prefix(code)
-    if not known or (prefix is not None and prefix.match(national)):
+    country = _country(code)
+    if not country.known or (
+        country.national_prefix is not None and country.national_prefix.match(national)
+    ):
         return _UNSURE
-    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
-    return f"+{code}{national}" if phonenumbers.is_valid_number(number) else None
+    if country.general is None:
+        number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+        valid = phonenumbers.is_valid_number(number)
+    else:
+        valid = _is_number_matching_desc(national, country.general) and any(
+            _is_number_matching_desc(national, kind) for kind in country.kinds
+        )
+    return f"+{code}{national}" if valid else None
 
 
 @lru_cache(maxsize=16384)
@@ -461,6 +517,17 @@ def fast_phone(value: str, region: str) -> Phone:
                     return Phone(number=cached.number, raw=raw, normalized=True)
                 return Phone(number=raw, raw=raw, normalized=False)
     return normalize_phone(value, region)
+
+
+@lru_cache(maxsize=4096)
+def _tags(cells: tuple[str, ...]) -> tuple[str, ...]:
+    """A row's tags from its tag cells (Google's system labels dropped); few distinct values."""
+    tags = [t for cell in cells for t in _split_multi(cell)]
+    return tuple(
+        tag_service.normalize_tags(
+            t.lstrip("* ").strip() for t in tags if fold(t) not in GOOGLE_SYSTEM_LABELS
+        )
+    )
 
 
 _YES = frozenset(("1", "yes", "true", "y", "sim", "oui", "si", "x"))
@@ -522,12 +589,7 @@ def row_to_contact(
                 if phone.number not in seen_numbers:
                     seen_numbers.add(phone.number)
                     phones.append((phone, None))
-    tags: list[str] = []
-    if "tags" in values:
-        tags = [t for cell in values["tags"] for t in _split_multi(cell)]
-        tags = tag_service.normalize_tags(
-            t.lstrip("* ").strip() for t in tags if fold(t) not in GOOGLE_SYSTEM_LABELS
-        )
+    tags = list(_tags(tuple(values["tags"]))) if "tags" in values else []
     contact = contact_service.NewContact(
         display_name=display_name, fields=fields, emails=emails, phones=phones, tags=tags
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -560,8 +561,27 @@ def bulk_contact_writer(session: Session) -> Iterator[BulkContactWriter]:
         fts.refresh_range(session, "contact", low, high)
 
 
-_CONTACT_COLUMNS: tuple[str, ...] = tuple(c.name for c in m.Contact.__table__.columns)
-_SNAPSHOT_SKIP = frozenset(("id", "created_at", "updated_at"))
+_RESERVED = frozenset(("id", "uuid", "created_at", "updated_at", "display_name", "company_id"))
+_JSON_COLUMNS = ("custom_fields", "extra")
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def time_ordered_uuids() -> Iterator[str]:
+    """RFC 9562 version-7 UUIDs: a 48-bit millisecond time, then a counter from a random start.
+
+    A bulk import's new records get UUIDs in index order, so the unique UUID indexes (contact,
+    ChangeLog) grow at their end instead of being rewritten at random pages.
+    """
+    import secrets
+    import time
+
+    high = ((time.time_ns() // 1_000_000) & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | 0b10 << 62
+    counter = secrets.randbits(70)
+    low_mask = (1 << 62) - 1
+    while True:
+        counter += 1
+        text = f"{high | (counter >> 62 & 0xFFF) << 64 | (counter & low_mask):032x}"
+        yield f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class BulkContactWriter:
@@ -583,6 +603,7 @@ class BulkContactWriter:
         self.next_id: int | None = None
         self.id_ranges: list[tuple[int, int]] = []
         self.count = 0
+        self._uuids = time_ordered_uuids()
 
     def _tag_ids(self, rows: Sequence[NewContact]) -> dict[str, int]:
         missing = {}
@@ -621,57 +642,39 @@ class BulkContactWriter:
         return ids
 
     def _add_sqlite(self, rows: Sequence[NewContact]) -> list[int]:
-        import json
-
         from pycrm.services.changelog import _ensure_batch
 
         session = self.session
         session.flush()
-        conn = session.connection()
+        # exec_driver_sql hands the pre-built rows straight to the driver's executemany (and turns
+        # driver errors, such as a full disk, into SQLAlchemy's exceptions).
+        execute = session.connection().exec_driver_sql
         if self.next_id is None:
-            self.next_id = (
-                int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM contact").scalar_one())
-                + 1
-            )
+            self.next_id = int(execute("SELECT coalesce(max(id), 0) FROM contact").scalar_one()) + 1
         batch_id = _ensure_batch(session)
         tag_ids = self._tag_ids(rows)
-        dumps = json.dumps
+        encode = _JSON.encode
         now_text, now_iso = self.now_text, self.now_iso
+        next_uuid = self._uuids.__next__
         first = self.next_id
-        contact_rows: list[tuple[Any, ...]] = []
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         email_rows: list[tuple[Any, ...]] = []
         phone_rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[int, int]] = []
         log_rows: list[tuple[Any, ...]] = []
-        new_uuid = m.new_uuid
-        columns = _CONTACT_COLUMNS
         for offset, row in enumerate(rows):
             cid = first + offset
             fields = row.fields
-            uuid = row.uuid or new_uuid()
-            snap: dict[str, Any] = {"id": cid, "uuid": uuid, "created_at": now_iso,
-                                    "updated_at": now_iso, "display_name": row.display_name}  # fmt: skip
+            uuid = row.uuid or next_uuid()
+            record: dict[str, Any] = {"id": cid, "uuid": uuid, "created_at": now_iso,
+                                      "updated_at": now_iso, "display_name": row.display_name}  # fmt: skip
             for key, value in fields.items():
-                if value is not None and key not in _SNAPSHOT_SKIP and key != "uuid":
-                    snap[key] = value
+                if value is not None and key not in _RESERVED:
+                    record[key] = value
             if row.company_id is not None:
-                snap["company_id"] = row.company_id
-            snap["do_not_contact"] = bool(fields.get("do_not_contact", False))
-            snap["archived"] = bool(fields.get("archived", False))
-            values: list[Any] = []
-            for name in columns:
-                value = snap.get(name)
-                if value is None:
-                    values.append(None)
-                elif name in ("created_at", "updated_at"):
-                    values.append(now_text)
-                elif name in ("custom_fields", "extra"):
-                    values.append(dumps(value, ensure_ascii=False))
-                elif name in ("do_not_contact", "archived"):
-                    values.append(int(value))
-                else:
-                    values.append(value)
-            contact_rows.append(tuple(values))
+                record["company_id"] = row.company_id
+            record["do_not_contact"] = bool(fields.get("do_not_contact", False))
+            record["archived"] = bool(fields.get("archived", False))
             emails = []
             for pos, (email, label) in enumerate(row.emails):
                 key = email.lower()
@@ -682,7 +685,7 @@ class BulkContactWriter:
                 emails.append(child)
             phones = []
             for pos, (phone, label) in enumerate(row.phones):
-                phone_rows.append((cid, phone.number, phone.raw, int(phone.normalized), label, pos))
+                phone_rows.append((cid, phone.number, phone.raw, phone.normalized, label, pos))
                 child = {"contact_id": cid, "number": phone.number, "raw": phone.raw,
                          "normalized": phone.normalized, "position": pos}  # fmt: skip
                 if phone.raw is None:
@@ -695,34 +698,43 @@ class BulkContactWriter:
                 tag_id = tag_ids[fold(t)]
                 tag_rows.append((cid, tag_id))
                 tags.append({"contact_id": cid, "tag_id": tag_id})
-            snap["emails"] = emails
-            snap["phones"] = phones
-            snap["tags"] = tags
-            log_rows.append((now_text, batch_id, "contact", uuid, cid, "create", None,
-                             dumps(snap, ensure_ascii=False)))  # fmt: skip
+            snap = {**record, "emails": emails, "phones": phones, "tags": tags}
+            log_rows.append(
+                (now_text, batch_id, "contact", uuid, cid, "create", None, encode(snap))
+            )
+            # The stored row: times in the database's text form, JSON columns as text.
+            record["created_at"] = record["updated_at"] = now_text
+            for key in _JSON_COLUMNS:
+                if key in record:
+                    record[key] = encode(record[key])
+            shape = tuple(record)
+            group = groups.get(shape)
+            if group is None:
+                groups[shape] = group = []
+            group.append(record)
         self.next_id = first + len(rows)
-        marks = ", ".join("?" for _ in columns)
-        names = ", ".join(f'"{c}"' for c in columns)
-        execute = conn.exec_driver_sql
-        execute(f"INSERT INTO contact ({names}) VALUES ({marks})", contact_rows)  # type: ignore[arg-type]
+        for shape, group in groups.items():
+            names = ", ".join(f'"{c}"' for c in shape)
+            marks = ", ".join(f":{c}" for c in shape)
+            execute(f"INSERT INTO contact ({names}) VALUES ({marks})", group)
         if email_rows:
             execute(
                 "INSERT INTO contact_email (contact_id, email, email_key, label, position) "
                 "VALUES (?, ?, ?, ?, ?)",
-                email_rows,  # type: ignore[arg-type]
+                email_rows,
             )
         if phone_rows:
             execute(
                 "INSERT INTO contact_phone (contact_id, number, raw, normalized, label, position) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                phone_rows,  # type: ignore[arg-type]
+                phone_rows,
             )
         if tag_rows:
-            execute("INSERT INTO contact_tag (contact_id, tag_id) VALUES (?, ?)", tag_rows)  # type: ignore[arg-type]
+            execute("INSERT INTO contact_tag (contact_id, tag_id) VALUES (?, ?)", tag_rows)
         execute(
             'INSERT INTO change_log (at, batch_id, entity, record_uuid, record_id, action, "before", "after") '
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            log_rows,  # type: ignore[arg-type]
+            log_rows,
         )
         return list(range(first, first + len(rows)))
 

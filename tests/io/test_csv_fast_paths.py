@@ -75,3 +75,23 @@ def test_fast_email_matches_email_validator(text: str) -> None:
 @given(st.text(alphabet="abAB09.+-_'@ é", max_size=24))
 def test_fast_email_matches_on_generated_addresses(text: str) -> None:
     assert outcome(fast_email, text) == outcome(normalize_email, text)
+
+
+def test_fast_phone_matches_on_every_regions_example_numbers() -> None:
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            text = phonenumbers.format_number(example, PhoneNumberFormat.INTERNATIONAL)
+            for variant in (text, text[:-1] + str((int(text[-1]) + 3) % 10), text + "1"):
+                for default in ("US", region):
+                    assert outcome(fast_phone, variant, default) == outcome(
+                        normalize_phone, variant, default
+                    ), (variant, default)
+                    checked += 1
+    assert checked > 1000
