@@ -99,12 +99,8 @@ def activity_report(
         .join(ranked, ranked.c.contact_id == c_t.c.id)
         .where(reachable)
     )
-    most_first = named.order_by(ranked.c.n.desc(), c_t.c.display_name, c_t.c.id).limit(top)
     most = Section("Most contact", ["id", "name", "interactions"])
-    busiest = _busiest(session, i_t, c_t, in_period, reachable, top)
-    if busiest is None:
-        busiest = [list(r) for r in session.execute(most_first).all()]
-    most.rows = busiest
+    most.rows = _busiest(session, period, in_period, reachable, top)
     # Least contact: people with none in the period first, then those with the fewest. Walking
     # people in name order and asking the (contact_id, occurred_at) index about each one stops
     # after ``top`` of them instead of collecting everyone ever contacted.
@@ -136,39 +132,66 @@ def activity_report(
     return result
 
 
-def _busiest(
-    session: Reader, i_t: Any, c_t: Any, in_period: Any, reachable: Any, top: int
-) -> list[list[Any]] | None:
-    """The ``top`` busiest reachable people from one pass that keeps only the 4×top busiest.
+DENSE = 1000  # a count shared by this many people is found by walking names, not by grouping
 
-    Everyone outside that band has at most as many interactions as its least busy member, so
-    the people in the band with strictly more are exactly the top of the full ranking (ordered
-    by count, then name). Names are looked up for those few only, not for everyone contacted.
-    None when the band holds too few reachable people to decide (then rank everyone).
+
+def _busiest(
+    session: Reader, period: Period, in_period: Any, reachable: Any, top: int
+) -> list[list[Any]]:
+    """The ``top`` reachable people with the most interactions (ties by name, then id).
+
+    Ranking everyone means counting for everyone and then looking up every name (~100,000).
+    Instead: how many people have each count (one grouped pass, a few rows), then level by
+    level from the top. Levels shared by few people are fetched with their names in one
+    query; a level shared by many (at 100k the top ten often all have the same count) is
+    found by walking people in name order and counting each one's interactions in the
+    ``(contact_id, occurred_at)`` index until enough are found. Same rows as ordering the
+    whole ranking by count, name and id.
     """
+    i_t, c_t = t.interaction, t.contact
     n = sa.func.count().label("n")
-    band = (
+    grouped = (
         sa.select(i_t.c.contact_id, n)
         .where(i_t.c.contact_id.is_not(None), in_period)
         .group_by(i_t.c.contact_id)
-        .order_by(n.desc())
-        .limit(4 * top)
-        .cte("busiest")
+        .subquery("grouped")
     )
-    least_in_band = sa.select(sa.func.min(band.c.n)).scalar_subquery()
-    band_size = sa.select(sa.func.count()).select_from(band).scalar_subquery()
-    rows = session.execute(
-        sa.select(c_t.c.id, c_t.c.display_name, band.c.n, least_in_band, band_size)
-        .join(band, band.c.contact_id == c_t.c.id)
-        .where(reachable)
-        .order_by(band.c.n.desc(), c_t.c.display_name, c_t.c.id)
+    levels = session.execute(
+        sa.select(grouped.c.n, sa.func.count()).group_by(grouped.c.n).order_by(grouped.c.n.desc())
     ).all()
-    if not rows:
-        return None
-    complete = rows[0][4] < 4 * top  # the band is everyone contacted
-    chosen = [
-        [cid, name, count] for cid, name, count, low, _size in rows if complete or count > low
-    ]
-    if len(chosen) >= top or complete:
-        return chosen[:top]
-    return None
+    chosen: list[list[Any]] = []
+    at = 0
+    while len(chosen) < top and at < len(levels):
+        need = top - len(chosen)
+        level, people = levels[at]
+        if people >= DENSE:
+            per_person = (
+                sa.select(sa.func.count())
+                .where(i_t.c.contact_id == c_t.c.id, period.clause(i_t.c.occurred_at))
+                .scalar_subquery()
+            )
+            found = session.execute(
+                sa.select(c_t.c.id, c_t.c.display_name)
+                .where(reachable, per_person == level)
+                .order_by(c_t.c.display_name, c_t.c.id)
+                .limit(need)
+            ).all()
+            chosen += [[cid, name, int(level)] for cid, name in found]
+            at += 1
+            continue
+        # Consecutive sparse levels, enough people to fill the top if all are reachable.
+        last, gathered = at, people
+        while gathered < need and last + 1 < len(levels) and levels[last + 1][1] < DENSE:
+            last += 1
+            gathered += levels[last][1]
+        low = levels[last][0]
+        band = session.execute(
+            sa.select(c_t.c.id, c_t.c.display_name, grouped.c.n)
+            .join(grouped, grouped.c.contact_id == c_t.c.id)
+            .where(reachable, grouped.c.n >= low, grouped.c.n <= level)
+            .order_by(grouped.c.n.desc(), c_t.c.display_name, c_t.c.id)
+            .limit(need)
+        ).all()
+        chosen += [[cid, name, int(times)] for cid, name, times in band]
+        at = last + 1
+    return chosen

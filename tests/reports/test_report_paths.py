@@ -295,3 +295,34 @@ def test_customers_rfm_in_sql_matches_python_quintiles(demo: Database, by: str) 
     assert ordered(by_name, lambda r: (r[1].casefold(), r[2]))
     assert top == rows[:5]
     assert champions == [r for r in rows if r[12] == "Champions"]
+
+
+@pytest.mark.parametrize("dense", [1, 5, 1000])
+def test_most_contact_equals_the_full_ranking(
+    demo: Database, dense: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Walking names (dense counts) and grouping (sparse ones) both give the plain ranking."""
+    from pycrm.reports import activity
+    from pycrm.reports import tables as t
+
+    monkeypatch.setattr(activity, "DENSE", dense)
+    i_t, c_t = t.interaction, t.contact
+    ranked = (
+        sa.select(i_t.c.contact_id, sa.func.count().label("n"))
+        .where(i_t.c.contact_id.is_not(None))
+        .group_by(i_t.c.contact_id)
+        .subquery()
+    )
+    with demo.read() as session:
+        expected = [
+            list(r)
+            for r in session.execute(
+                sa.select(c_t.c.id, c_t.c.display_name, ranked.c.n)
+                .join(ranked, ranked.c.contact_id == c_t.c.id)
+                .where(c_t.c.archived == sa.false(), c_t.c.do_not_contact == sa.false())
+                .order_by(ranked.c.n.desc(), c_t.c.display_name, c_t.c.id)
+                .limit(25)
+            ).all()
+        ]
+        got = run_report(session, "activity", Period(), now=NOW, top=25).sections[3].rows
+    assert got == expected
