@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -61,7 +60,7 @@ def winrate_report(session: Reader, *, period: Period) -> Report:
                 base.order_by(cycle).offset((n_cycles - 1) // 2).limit(2 - n_cycles % 2)
             ).all()
         ]
-        median_cycle = statistics.fmean(middle)
+        median_cycle = sum(middle) / len(middle)  # = statistics.fmean for one or two floats
     reason = sa.func.lower(sa.func.trim(sa.func.coalesce(deal.c.lost_reason, "")))
     reason_rows = session.execute(
         sa.select(reason.label("reason"), sa.func.count().label("n"))
