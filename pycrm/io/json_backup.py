@@ -87,16 +87,14 @@ def _columns(table: sa.Table, raw_utc: bool) -> list[Any]:
 def _converter(table: sa.Table) -> Any:
     """Row tuple → JSON-safe dict, as ``row_to_json`` gives (NULLs left out, ISO datetimes)."""
     names = tuple(c.name for c in table.columns)
-    timed = tuple(_is_time(c) for c in table.columns)
-    if not any(timed):
-        return lambda row: {n: v for n, v in zip(names, row, strict=True) if v is not None}
-    pairs = tuple(zip(names, timed, strict=True))
+    timed = tuple(c.name for c in table.columns if _is_time(c))
 
     def convert(row: Any) -> dict[str, Any]:
-        out = {}
-        for (name, is_time), value in zip(pairs, row, strict=True):
+        out = {n: v for n, v in zip(names, row, strict=True) if v is not None}
+        for name in timed:
+            value = out.get(name)
             if value is not None:
-                out[name] = _iso(value) if is_time else value
+                out[name] = _iso(value)
         return out
 
     return convert
@@ -126,7 +124,7 @@ def iter_records(session: Session, entity: str, batch: int = 2000) -> Iterator[d
                 sa.select(*_columns(child.table, raw_utc))
                 .where(child.table.c[child.fk].between(lo, hi))
                 .order_by(*child.table.primary_key.columns)  # stable order on every backend
-            ):
+            ).all():
                 per.setdefault(c[fk_index], []).append(child_convert(c))
             children.append((child.key, per))
         for r in rows:
