@@ -104,6 +104,11 @@ def export_csv(
 @app.command("vcard")
 def export_vcard(
     ctx: typer.Context,
+    what: list[str] = typer.Option(
+        [],
+        "--what",
+        help="contacts and/or companies (organisation cards; repeatable; default contacts).",
+    ),
     output: Path = typer.Option(
         None, "-o", "--output", help="Write to this file instead of stdout."
     ),
@@ -112,18 +117,24 @@ def export_vcard(
 ) -> None:
     """Contacts as vCards (3.0, or 4.0), with the properties pycrm keeps but has no field for.
 
+    `--what companies` writes organisations as cards of their own (KIND:org).
+
     Example: pycrm export vcard -o contacts.vcf
     """
-    from pycrm.io.vcard import write_vcards
+    from pycrm.io.vcard import WHAT_VCARD, write_vcards
     from pycrm.services.errors import ValidationError
 
+    bad = [w for w in what if w not in WHAT_VCARD]
+    if bad:
+        raise ValidationError("--what", f"{bad[0]!r}: vCard export covers contacts and companies")
     if version not in (3, 4):
         raise ValidationError("--vcard-version", "must be 3 or 4")
+    wanted = tuple(w for w in WHAT_VCARD if w in what) or ("contacts",)
     database = get_context(ctx).database()
     with database.read() as session, output_stream(output, force, newline="") as out:
-        count = write_vcards(session, out, version=version)
+        count = write_vcards(session, out, version=version, what=wanted)
     if output is not None:
-        note(f"wrote {count} contacts to {output}")
+        note(f"wrote {count} cards ({' and '.join(wanted)}) to {output}")
 
 
 @app.command("ics")
