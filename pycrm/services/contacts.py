@@ -555,7 +555,8 @@ def bulk_contact_writer(session: Session) -> Iterator[BulkContactWriter]:
     When the block ends, the search documents of every contact written are built set-wise.
     """
     writer = BulkContactWriter(session)
-    with fts.triggers_paused(session):
+    tables = ("contact", "contact_email", "contact_phone", "contact_tag")
+    with fts.triggers_paused(session), fts.insert_triggers_dropped(session, tables):
         yield writer
     for low, high in writer.id_ranges:
         fts.refresh_range(session, "contact", low, high)

@@ -95,3 +95,45 @@ def refresh_range(session: Session, entity: str, low: int, high: int) -> None:
         "c.id IN (SELECT value FROM json_each(:ids))", "c.id BETWEEN :low AND :high"
     )
     session.execute(sa.text(statement), {"low": low, "high": high})
+
+
+@contextmanager
+def insert_triggers_dropped(session: Session, tables: Iterable[str]) -> Iterator[None]:
+    """Drop these tables' after-insert search triggers for the rest of this block (SQLite).
+
+    Even with the triggers paused, SQLite runs each row trigger's program for every row, and one
+    that writes to the FTS5 table costs about as much as the insert itself (20,000 contacts:
+    0.72 s with the trigger, 0.33 s without). So bulk writers drop them inside their own
+    transaction and re-create them from their stored SQL before the block ends: DDL is
+    transactional in SQLite, so other connections never see them missing, and a rollback or a
+    crash brings them back with everything else. The caller rebuilds the documents set-wise.
+    """
+    if not _is_sqlite(session):
+        yield
+        return
+    names = [f"{table}_ai" for table in tables]
+    session.flush()
+    saved = session.execute(
+        sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+        ).bindparams(sa.bindparam("names", expanding=True)),
+        {"names": names},
+    ).all()
+    for name, _sql in saved:
+        session.connection().exec_driver_sql(f'DROP TRIGGER "{name}"')
+    try:
+        yield
+    finally:
+        session.flush()
+        present = {
+            name
+            for (name,) in session.execute(
+                sa.text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+                ).bindparams(sa.bindparam("names", expanding=True)),
+                {"names": names},
+            )
+        }
+        for name, sql in saved:
+            if name not in present:
+                session.connection().exec_driver_sql(sql)
