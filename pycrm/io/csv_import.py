@@ -745,6 +745,8 @@ def _plan_rows(
         except BaseException:
             plan.close()
             raise
+        finally:
+            matcher.seen_in_file.close()
     if plan.rows == 0:
         plan.close()
         raise ImportError_(f"{source}: only a header row, no contacts to import")
@@ -760,6 +762,39 @@ def _lookup(session: Session, sql: str, keys: list[str]) -> Iterator[tuple[Any, 
         yield from ((key, record_id) for key, record_id in rows)
 
 
+class _SeenKeys:
+    """The first line of this file that used each matching key (e-mail, phone or name+company).
+
+    Kept in a private temporary SQLite file, looked up and added a chunk at a time, so a
+    million-row file does not hold three million keys in memory (368 MB at 1M rows as a dict).
+    """
+
+    def __init__(self) -> None:
+        import sqlite3
+
+        self._db = sqlite3.connect("")  # "": a private on-disk temporary database
+        self._db.execute("PRAGMA cache_size = -8192")  # at most ~8 MB of pages in memory
+        self._db.execute("CREATE TABLE seen (key TEXT PRIMARY KEY, line INTEGER) WITHOUT ROWID")
+
+    def lines(self, keys: set[str]) -> dict[str, int]:
+        """The first line of each of ``keys`` already added."""
+        found: dict[str, int] = {}
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self._db.execute(f"SELECT key, line FROM seen WHERE key IN ({marks})", chunk)
+            )
+        return found
+
+    def add(self, pairs: list[tuple[str, int]]) -> None:
+        self._db.executemany("INSERT OR IGNORE INTO seen VALUES (?, ?)", pairs)
+
+    def close(self) -> None:
+        self._db.close()
+
+
 class _Matcher:
     """Decides create / update / skip per row, a chunk at a time: e-mail, else phone, else name +
     company. Existing records are looked up per chunk (one query per kind of key); rows already
@@ -769,7 +804,7 @@ class _Matcher:
         self.session = session
         self.plan = plan
         self.policy = policy
-        self.seen_in_file: dict[str, int] = {}
+        self.seen_in_file = _SeenKeys()
         self.company_ids: dict[str, int | None] = {}  # folded name → id (None: to be created)
         self.new_company_names: dict[str, str] = {}
         self.name_company: dict[tuple[str, str], int] | None = None
@@ -815,7 +850,10 @@ class _Matcher:
         by_uuid: dict[str, int] = dict(
             _lookup(session, "SELECT uuid, id FROM contact WHERE uuid IN :keys", uuids)
         )
-        seen_in_file = self.seen_in_file
+        # Keys of earlier chunks from the on-disk store, this chunk's own in a small dict.
+        chunk_keys = {k for _, c, company in parsed for k in _file_keys(c, company)}
+        seen_in_file = self.seen_in_file.lines(chunk_keys)
+        new_keys: list[tuple[str, int]] = []
         creates: list[contact_service.NewContact] = []
         updates: list[tuple[int, contact_service.NewContact, dict[str, Any]]] = []
         for line, contact, company in parsed:
@@ -830,16 +868,7 @@ class _Matcher:
                 name_key = (fold(contact.display_name), fold(company or ""))
                 if existing is None:
                     existing = self._names().get(name_key)
-            file_keys = [e.lower() for e, _ in contact.emails] + [
-                p.number for p, _ in contact.phones if p.normalized
-            ]
-            if not file_keys:
-                assert name_key is not None or contact.phones
-                file_keys = [
-                    f"name:{fold(contact.display_name)}|{fold(company or '')}"
-                    if name_key is None
-                    else f"name:{name_key[0]}|{name_key[1]}"
-                ]
+            file_keys = _file_keys(contact, company)
             earlier = next((seen_in_file[k] for k in file_keys if k in seen_in_file), None)
             if company:
                 key = company_keys[company]
@@ -865,11 +894,23 @@ class _Matcher:
                 plan.skipped.append((line, -earlier))  # a duplicate of an earlier row of this file
                 continue
             for k in file_keys:
-                seen_in_file.setdefault(k, line)
+                if k not in seen_in_file:
+                    seen_in_file[k] = line
+                    new_keys.append((k, line))
             creates.append(contact)
             plan.create.append(line)
+        self.seen_in_file.add(new_keys)
         plan._creates.write(creates)
         plan._updates.write(updates)
+
+
+def _file_keys(contact: contact_service.NewContact, company: str | None) -> list[str]:
+    """The keys that make two rows of one file the same person: e-mails and valid phones, else
+    the folded name and company."""
+    keys = [e.lower() for e, _ in contact.emails] + [
+        p.number for p, _ in contact.phones if p.normalized
+    ]
+    return keys or [f"name:{fold(contact.display_name)}|{fold(company or '')}"]
 
 
 def apply_import(session: Session, plan: Plan, *, region: str = "US") -> dict[str, int]:
