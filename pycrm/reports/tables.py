@@ -3,47 +3,19 @@
 ``pycrm.models`` builds SQLModel/pydantic classes for every table, which costs about 0.3 s of
 import on a command that only runs a few aggregate queries. The reports need a handful of
 columns, so they describe just those here: same table and column names, same types (datetimes
-go through :class:`UTCDateTime`, identical to the one in ``pycrm.models``). A test checks every
+go through the one :class:`pycrm.dbtypes.UTCDateTime` the models use too). A test checks every
 column here against the models so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
+
+from pycrm.dbtypes import UTCDateTime
 
 # Stage kinds (pycrm.models.StageKind values).
 OPEN, WON, LOST = "open", "won", "lost"
 NOTE = "note"  # pycrm.models.InteractionType.NOTE
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Same behaviour as ``pycrm.models.UTCDateTime``: aware datetimes stored as UTC."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where an aware one is required")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
 
 
 metadata = sa.MetaData()
