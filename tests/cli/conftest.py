@@ -50,3 +50,15 @@ def sh(db_path: Path) -> Callable[..., Result]:
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+def seed_two_people_and_acme(cli: Callable[..., Result]) -> None:
+    """Acme, Inc. with Ana Souza at it, and Bruno Lima: the export tests' small address book."""
+    assert cli("company", "add", "Acme, Inc.").code == 0
+    assert (
+        cli(
+            "contact", "add", "Ana Souza", "--email", "ana@example.com", "--company", "Acme, Inc."
+        ).code
+        == 0
+    )
+    assert cli("contact", "add", "Bruno Lima", "--email", "bruno@example.com").code == 0

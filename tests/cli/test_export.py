@@ -7,21 +7,10 @@ from pathlib import Path
 
 import vobject
 
-from tests.cli.conftest import Result
+from tests.cli.conftest import Result, seed_two_people_and_acme
 
 FIXTURES = Path(__file__).parent.parent / "io" / "fixtures"
 Run = Callable[..., Result]
-
-
-def seed(cli: Run) -> None:
-    assert cli("company", "add", "Acme, Inc.").code == 0
-    assert (
-        cli(
-            "contact", "add", "Ana Souza", "--email", "ana@example.com", "--company", "Acme, Inc."
-        ).code
-        == 0
-    )
-    assert cli("contact", "add", "Bruno Lima", "--email", "bruno@example.com").code == 0
 
 
 def cards(text: str) -> list[vobject.base.Component]:
@@ -29,7 +18,7 @@ def cards(text: str) -> list[vobject.base.Component]:
 
 
 def test_export_vcard_what_contacts_companies_or_both(cli: Run, tmp_path: Path) -> None:
-    seed(cli)
+    seed_two_people_and_acme(cli)
     default = cli("export", "vcard")
     assert default.code == 0
     assert sorted(c.fn.value for c in cards(default.out)) == ["Ana Souza", "Bruno Lima"]
@@ -53,7 +42,7 @@ def test_export_vcard_what_contacts_companies_or_both(cli: Run, tmp_path: Path) 
 
 
 def test_export_vcard_refuses_what_it_cannot_write(cli: Run) -> None:
-    seed(cli)
+    seed_two_people_and_acme(cli)
     result = cli("export", "vcard", "--what", "deals")
     assert result.code == 2 and "contacts and companies" in result.err and result.out == ""
     assert cli("export", "vcard", "--vcard-version", "5").code == 2

@@ -7,25 +7,14 @@ from pathlib import Path
 
 import icalendar
 
-from tests.cli.conftest import Result
+from tests.cli.conftest import Result, seed_two_people_and_acme
 
 FIXTURES = Path(__file__).parent.parent / "io" / "fixtures"
 Run = Callable[..., Result]
 
 
-def seed(cli: Run) -> None:
-    assert cli("company", "add", "Acme, Inc.").code == 0
-    assert (
-        cli(
-            "contact", "add", "Ana Souza", "--email", "ana@example.com", "--company", "Acme, Inc."
-        ).code
-        == 0
-    )
-    assert cli("contact", "add", "Bruno Lima", "--email", "bruno@example.com").code == 0
-
-
 def test_export_ics_what_meetings_followups_or_both(cli: Run) -> None:
-    seed(cli)
+    seed_two_people_and_acme(cli)
     assert cli("import", "ics", str(FIXTURES / "google-calendar.ics")).code == 0
     assert cli("followup", "add", "Ana", "Send the proposal", "--due", "2026-12-01 10:00").code == 0
 
@@ -50,7 +39,7 @@ def test_export_ics_what_meetings_followups_or_both(cli: Run) -> None:
 
 
 def test_ics_uids_are_stable_across_exports_and_edits(cli: Run) -> None:
-    seed(cli)
+    seed_two_people_and_acme(cli)
     assert cli("import", "ics", str(FIXTURES / "google-calendar.ics")).code == 0
     assert cli("followup", "add", "Ana", "Call back", "--due", "2026-12-01 10:00").code == 0
 
