@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from pycrm.reports import tables as t
+from pycrm import tables as t
 from pycrm.reports.common import (
     Period,
     Report,

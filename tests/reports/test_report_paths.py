@@ -29,7 +29,7 @@ def demo(database: Database) -> Database:
 def test_report_tables_match_the_models() -> None:
     """Every column the reports declare exists in pycrm.models with the same kind of type."""
     from pycrm import models
-    from pycrm.reports import tables
+    from pycrm import tables
 
     for name, table in tables.metadata.tables.items():
         real = models.metadata.tables[name]
@@ -245,7 +245,7 @@ def test_postgres_0001_database_is_upgraded_to_head() -> None:
 @pytest.mark.parametrize("by", ["contact", "company"])
 def test_customers_rfm_in_sql_matches_python_quintiles(demo: Database, by: str) -> None:
     """Scores, segments, sort orders, limit and segment filter as the Python reference has them."""
-    from pycrm.reports import tables as t
+    from pycrm import tables as t
     from pycrm.reports.customers import quintiles, segment
 
     owner = t.deal.c.contact_id if by == "contact" else t.deal.c.company_id
@@ -303,7 +303,7 @@ def test_most_contact_equals_the_full_ranking(
 ) -> None:
     """Walking names (dense counts) and grouping (sparse ones) both give the plain ranking."""
     from pycrm.reports import activity
-    from pycrm.reports import tables as t
+    from pycrm import tables as t
 
     monkeypatch.setattr(activity, "DENSE", dense)
     i_t, c_t = t.interaction, t.contact

@@ -1,7 +1,7 @@
-"""The columns the reports read, as plain SQLAlchemy Core tables.
+"""The columns quick read paths (reports, look-ups) use, as plain SQLAlchemy Core tables.
 
 ``pycrm.models`` builds SQLModel/pydantic classes for every table, which costs about 0.3 s of
-import on a command that only runs a few aggregate queries. The reports need a handful of
+import on a command that only runs a few queries. Read-only commands need a handful of
 columns, so they describe just those here: same table and column names, same types (datetimes
 go through the one :class:`pycrm.dbtypes.UTCDateTime` the models use too). A test checks every
 column here against the models so the two cannot drift apart.
