@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from pycrm import tables as t
 from pycrm.money import to_decimal
 
 if TYPE_CHECKING:
@@ -186,6 +187,21 @@ def monday(moment: datetime) -> str:
     """The Monday (YYYY-MM-DD) starting the UTC week of ``moment``, as :func:`week_of` gives it."""
     day = moment.astimezone(UTC).date()
     return date.fromordinal(day.toordinal() - day.weekday()).isoformat()
+
+
+def stage_ids(session: Reader, kind: str) -> list[int]:
+    """The ids of the stages of one kind (open, won or lost); the stage table has a few rows.
+
+    Reports filter deals by ``deal.stage_id IN (…)`` rather than joining the stage table: the
+    planner then reads the deals of those stages through ``ix_deal_stage_id`` (or scans them)
+    instead of walking another index and looking up the stage of every deal.
+    """
+    stage = t.stage
+    return list(
+        session.execute(sa.select(stage.c.id).where(stage.c.kind == kind).order_by(stage.c.id))
+        .scalars()
+        .all()
+    )
 
 
 def percent(part: int, whole: int) -> Decimal | None:

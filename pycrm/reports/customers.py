@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from pycrm import tables as t
-from pycrm.reports.common import Period, Report, Section, is_sqlite, money, report
+from pycrm.reports.common import Period, Report, Section, money, report, stage_ids
 
 SEGMENTS = (
     "Champions",
@@ -43,7 +43,7 @@ def segment(r: int, f: int) -> str:
     return "Need attention"
 
 
-def quintiles(values: list[float]) -> list[int]:
+def quintiles(values: list[Any]) -> list[int]:
     """Score each value 1–5 by its rank (higher value → higher score; ties share a score)."""
     if not values:
         return []
@@ -53,30 +53,6 @@ def quintiles(values: list[float]) -> list[int]:
     n = len(ordered)
     # bisect_left: the rank of the first equal value, so ties share a score.
     return [min(5, 1 + (bisect_left(ordered, v) * 5) // n) for v in values]
-
-
-def _score(rank: Any, n: Any) -> Any:
-    """SQL for :func:`quintiles`: 1 + (rank of the first equal value × 5) // n, at most 5."""
-    q = 1 + ((rank - 1) * 5) // n
-    return sa.case((q > 5, 5), else_=q)
-
-
-def _segment(r: Any, f: Any) -> Any:
-    """SQL for :func:`segment`."""
-    return sa.case(
-        (sa.and_(r >= 4, f >= 4), "Champions"),
-        (f >= 4, "Loyal"),
-        (r >= 4, "Potential loyalist"),
-        (sa.and_(r <= 1, f <= 1), "Lost"),
-        (sa.and_(r <= 2, f >= 3), "At risk"),
-        (r <= 2, "Hibernating"),
-        else_="Need attention",
-    )
-
-
-def _bytewise(session: Reader, column: Any) -> Any:
-    """Order text by code point, as Python sorts it (PostgreSQL's default collation does not)."""
-    return column if is_sqlite(session) else column.collate("C")
 
 
 @report("customers")
@@ -95,103 +71,153 @@ def customers_report(
     Recency ranks customers by their last purchase, which orders them as time since it would at
     any ``now`` (kept for callers; it changes nothing).
 
-    One statement: won deals grouped per customer and currency, RFM scores by window functions
-    within each currency, the segment, its filter, the order and the limit, and the preferred
-    channel of the customers listed; Python only formats the rows.
+    SQL sums the won deals per customer and currency (one row each, with the name) and counts
+    the interactions per type of the customers listed; Python ranks those rows (RFM quintiles
+    within each currency), names the segment, filters, sorts and cuts. Ranking a few thousand
+    rows in Python takes a few milliseconds; the same in SQL window functions cost ~60 ms on
+    SQLite at 100k contacts.
     """
     if by not in ("contact", "company"):
         raise ValueError("by must be contact or company")
     if sort not in SORTS:
         raise ValueError(f"sort must be one of: {', '.join(SORTS)}")
-    deal, stage, i_t = t.deal, t.stage, t.interaction
+    deal, i_t = t.deal, t.interaction
     owner = deal.c.contact_id if by == "contact" else deal.c.company_id
     i_owner = i_t.c.contact_id if by == "contact" else i_t.c.company_id
     names_table = t.contact if by == "contact" else t.company
     name_col = names_table.c.display_name if by == "contact" else names_table.c.name
+    won_stage = deal.c.stage_id.in_(stage_ids(session, t.WON))
+    won_deals = sa.and_(won_stage, owner.is_not(None), period.clause(deal.c.closed_at))
     won = (
         sa.select(
             owner.label("key"), deal.c.currency, sa.func.sum(deal.c.amount).label("value"),
             sa.func.count().label("purchases"), sa.func.min(deal.c.closed_at).label("first"),
             sa.func.max(deal.c.closed_at).label("last"),
         )
-        .join(stage, stage.c.id == deal.c.stage_id)
-        .where(stage.c.kind == t.WON, owner.is_not(None), period.clause(deal.c.closed_at))
+        .where(won_deals)
         .group_by(owner, deal.c.currency)
-        .cte("won")
+        .subquery("won")
     )  # fmt: skip
-    # RFM: each score is the quintile of the customer's rank within its currency (ties share
-    # the rank of the first, like bisect_left); more recent, more frequent, more → higher.
-    within = sa.func.count().over(partition_by=won.c.currency)
-
-    def quintile(column: Any) -> Any:
-        return _score(sa.func.rank().over(partition_by=won.c.currency, order_by=column), within)
-
-    r_score, f_score, m_score = (
-        quintile(won.c.last).label("r"),
-        quintile(won.c.purchases).label("f"),
-        quintile(won.c.value).label("m"),
-    )
-    scored = (
-        sa.select(won, name_col.label("name"), r_score, f_score, m_score)
-        .join(names_table, names_table.c.id == won.c.key)
-        .subquery("scored")
-    )
-    segment_col = _segment(scored.c.r, scored.c.f).label("segment")
-    chosen = sa.select(scored, segment_col)
+    customers = [
+        _Customer(*row)
+        for row in session.execute(
+            sa.select(won, name_col).join(names_table, names_table.c.id == won.c.key)
+        ).all()
+    ]
+    _score_rfm(customers)
     if segment_filter:
         wanted = segment_filter.strip().lower()
-        names = [name for name in SEGMENTS if name.lower() == wanted]
-        chosen = chosen.where(segment_col == (names[0] if names else None))
-
-    def ordering(q: Any) -> tuple[Any, ...]:
-        name, tie = _bytewise(session, q.c.name), (q.c.currency, q.c.key)  # tie: as they came
-        return {
-            "value": (q.c.currency, q.c.value.desc(), name, q.c.key),
-            "recency": (q.c.last.desc(), name, *tie),
-            "frequency": (q.c.purchases.desc(), name, *tie),
-            "name": tie,  # then by casefolded name, in Python (SQL has no casefold)
-        }[sort]
-
-    chosen = chosen.order_by(*ordering(scored))
-    if limit is not None and sort != "name":
-        chosen = chosen.limit(limit)
-    rows = session.execute(chosen).all()
-    # Preferred channel: the interaction type used most with the customer (notes aside; a tie
-    # goes to the type that sorts last), one row per customer.
-    counts = (
-        sa.select(i_owner.label("key"), i_t.c.type, sa.func.count().label("n"))
-        .where(i_owner.in_(sa.select(won.c.key)), i_t.c.type != t.NOTE)
-        .group_by(i_owner, i_t.c.type)
-        .subquery("counts")
-    )
-    pick = sa.func.row_number().over(
-        partition_by=counts.c.key,
-        order_by=(counts.c.n.desc(), _bytewise(session, counts.c.type).desc()),
-    )
-    ranked = sa.select(counts.c.key, counts.c.type, pick.label("pick")).subquery("ranked")
-    channel: dict[int, str] = dict(
-        session.execute(sa.select(ranked.c.key, ranked.c.type).where(ranked.c.pick == 1)).all()
-    )
-    if sort == "name":
-        rows = sorted(rows, key=lambda r: (r.name.casefold(), r.currency))
-        if limit is not None:
-            rows = rows[:limit]
+        customers = [c for c in customers if c.segment.lower() == wanted]
+    customers = _ordered(customers, sort)
+    if limit is not None:
+        customers = customers[:limit]
+    channel = _preferred_channels(session, i_owner, [c.key for c in customers], owner, won_deals)
     table = Section(
         f"Customers by {by}",
         ["id", "name", "currency", "lifetime value", "purchases", "average deal", "first purchase",
          "last purchase", "preferred channel", "R", "F", "M", "segment"],
     )  # fmt: skip
     counted: dict[str, int] = {}
-    for key, currency, value, purchases, first, last, who, rs, fs, ms, seg in rows:
-        kind = channel.get(key)
-        total = money(value, currency)
-        avg = (total / purchases).quantize(Decimal("0.01")) if purchases else None
-        table.rows.append([key, who, currency, total, int(purchases), avg,
-                           first.date() if first else None, last.date() if last else None, kind,
-                           int(rs), int(fs), int(ms), seg])  # fmt: skip
-        counted[seg] = counted.get(seg, 0) + 1
+    for c in customers:
+        total = money(c.value, c.currency)
+        avg = (total / c.purchases).quantize(Decimal("0.01")) if c.purchases else None
+        table.rows.append([c.key, c.name, c.currency, total, int(c.purchases), avg,
+                           c.first.date() if c.first else None, c.last.date() if c.last else None,
+                           channel.get(c.key), c.r, c.f, c.m, c.segment])  # fmt: skip
+        counted[c.segment] = counted.get(c.segment, 0) + 1
     segments = Section("Segments", ["segment", "customers"], chart="barh", chart_columns=(0, 1))
     segments.rows = [[name, counted[name]] for name in SEGMENTS if name in counted]
     result = Report("customers", period, [table, segments])
-    result.summary = {"customers": len(rows), "by": by}
+    result.summary = {"customers": len(customers), "by": by}
     return result
+
+
+class _Customer:
+    """One customer in one currency: the won-deal sums, then the RFM scores and segment."""
+
+    __slots__ = (
+        "currency",
+        "f",
+        "first",
+        "key",
+        "last",
+        "m",
+        "name",
+        "purchases",
+        "r",
+        "segment",
+        "value",
+    )
+
+    def __init__(
+        self, key: int, currency: str, value: Any, purchases: int, first: datetime | None,
+        last: datetime | None, name: str,
+    ) -> None:  # fmt: skip
+        self.key, self.currency, self.value, self.purchases = key, currency, value, int(purchases)
+        self.first, self.last, self.name = first, last, name
+        self.r = self.f = self.m = 0
+        self.segment = ""
+
+
+def _score_rfm(customers: list[_Customer]) -> None:
+    """R, F and M quintiles within each currency (:func:`quintiles`), and the segment.
+
+    A won deal with no close date counts as the oldest purchase (it ranks lowest in recency).
+    """
+    by_currency: dict[str, list[_Customer]] = {}
+    for c in customers:
+        by_currency.setdefault(c.currency, []).append(c)
+    oldest = datetime.min.replace(tzinfo=UTC)
+    for group in by_currency.values():
+        rs = quintiles([c.last or oldest for c in group])
+        fs = quintiles([c.purchases for c in group])
+        ms = quintiles([c.value or 0 for c in group])
+        for c, r, f, m in zip(group, rs, fs, ms, strict=True):
+            c.r, c.f, c.m, c.segment = r, f, m, segment(r, f)
+
+
+def _ordered(customers: list[_Customer], sort: str) -> list[_Customer]:
+    """The customers in the order ``--sort`` asks for; ties by name (code point order), then
+    currency and id, so the order is the same on every database."""
+    rows = sorted(customers, key=lambda c: (c.currency, c.key))
+    if sort == "name":
+        rows.sort(key=lambda c: c.name.casefold())
+        return rows
+    rows.sort(key=lambda c: c.name)
+    if sort == "value":
+        rows.sort(key=lambda c: c.value or 0, reverse=True)  # stable: ties keep name order
+        rows.sort(key=lambda c: c.currency)
+    elif sort == "recency":
+        oldest = datetime.min.replace(tzinfo=UTC)
+        rows.sort(key=lambda c: c.last or oldest, reverse=True)
+    else:
+        rows.sort(key=lambda c: c.purchases, reverse=True)
+    return rows
+
+
+LISTED_KEYS = 500  # up to this many customers are named in the channel query; more, by subquery
+
+
+def _preferred_channels(
+    session: Reader, i_owner: Any, keys: list[int], owner: Any, won_deals: Any
+) -> dict[int, str]:
+    """Per customer, the interaction type used most (notes aside; a tie goes to the type that
+    sorts last). SQL counts per customer and type; Python keeps the largest count."""
+    if not keys:
+        return {}
+    i_t = t.interaction
+    who = (
+        i_owner.in_(keys)
+        if len(keys) <= LISTED_KEYS
+        else i_owner.in_(sa.select(owner).where(won_deals).distinct())
+    )
+    best: dict[int, tuple[int, str]] = {}
+    for key, kind, n in session.execute(
+        sa.select(i_owner, i_t.c.type, sa.func.count())
+        .where(who, i_t.c.type != t.NOTE)
+        .group_by(i_owner, i_t.c.type)
+    ).all():
+        pick = (int(n), kind)
+        if key not in best or pick > best[key]:
+            best[key] = pick
+    return {key: kind for key, (_n, kind) in best.items()}

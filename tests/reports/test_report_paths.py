@@ -28,8 +28,7 @@ def demo(database: Database) -> Database:
 
 def test_report_tables_match_the_models() -> None:
     """Every column the reports declare exists in pycrm.models with the same kind of type."""
-    from pycrm import models
-    from pycrm import tables
+    from pycrm import models, tables
 
     for name, table in tables.metadata.tables.items():
         real = models.metadata.tables[name]
@@ -243,7 +242,7 @@ def test_postgres_0001_database_is_upgraded_to_head() -> None:
 
 
 @pytest.mark.parametrize("by", ["contact", "company"])
-def test_customers_rfm_in_sql_matches_python_quintiles(demo: Database, by: str) -> None:
+def test_customers_rfm_matches_the_quintile_reference(demo: Database, by: str) -> None:
     """Scores, segments, sort orders, limit and segment filter as the Python reference has them."""
     from pycrm import tables as t
     from pycrm.reports.customers import quintiles, segment
@@ -302,8 +301,8 @@ def test_most_contact_equals_the_full_ranking(
     demo: Database, dense: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Walking names (dense counts) and grouping (sparse ones) both give the plain ranking."""
-    from pycrm.reports import activity
     from pycrm import tables as t
+    from pycrm.reports import activity
 
     monkeypatch.setattr(activity, "DENSE", dense)
     i_t, c_t = t.interaction, t.contact
