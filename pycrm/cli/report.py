@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 
 FORMATS = ("table", "csv", "json", "md")
+TERMINAL_ROWS = 50  # rows of a section drawn on a terminal; the rest is counted
 
 
 def _period(ctx: typer.Context, start: str | None, end: str | None) -> Any:
@@ -69,8 +70,12 @@ def _emit(report: Any, fmt: str, chart: bool) -> None:
     if fmt == "md":
         sys.stdout.write(to_markdown(report) + "\n")
         return
+    from pycrm.cli.output import stdout_is_tty
     from pycrm.reports.render import cell
 
+    # On a terminal a long section shows its first rows (Rich measures every cell: the 3,921
+    # customers of the 100k demo took ~20 s to draw); piped, the whole table is written as TSV.
+    shown = TERMINAL_ROWS if stdout_is_tty() else None
     line(f"{report.name.capitalize()} — {report.period.describe()}")
     if report.is_empty:
         note("nothing to report for this period")
@@ -78,9 +83,12 @@ def _emit(report: Any, fmt: str, chart: bool) -> None:
         if not section.rows:
             continue
         line("")
-        table(
-            section.columns, [[cell(v) for v in row] for row in section.rows], title=section.title
-        )
+        rows = section.rows if shown is None else section.rows[:shown]
+        table(section.columns, [[cell(v) for v in row] for row in rows], title=section.title)
+        if len(rows) < len(section.rows):
+            more = len(section.rows) - len(rows)
+            hint = "--limit N, " if report.name == "customers" else ""
+            line(f"… and {more:,} more rows: use {hint}--format csv|json|md, or pipe the output")
     if chart:
         _charts(report)
 
