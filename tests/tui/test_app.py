@@ -206,8 +206,7 @@ def test_pipeline_moves_a_deal_and_records_history(demo_db: Database) -> None:
         assert cards.has_focus
         deal_id = screen.current_deal()
         assert deal_id is not None
-        head = shown(screen.query_one(f"#head-{cards.stage_id}", Static))
-        assert head.startswith("Qualified  2")
+        assert cards.head_text.startswith("Qualified  2")
         await pilot.press("greater_than_sign")
         await settle(pilot)
         with demo_db.read() as session:

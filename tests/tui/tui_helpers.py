@@ -22,7 +22,7 @@ async def settle(pilot: Any) -> None:
 
 def shown(widget: Any) -> str:
     """The plain text a widget shows."""
-    if isinstance(widget, OptionList):
+    if isinstance(widget, OptionList) or hasattr(widget, "get_option_at_index"):
         return "\n".join(
             str(widget.get_option_at_index(i).prompt) for i in range(widget.option_count)
         )

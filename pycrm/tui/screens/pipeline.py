@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style as RichStyle
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import HorizontalScroll, Vertical
-from textual.widgets import Header, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.containers import HorizontalScroll
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from pycrm.tui import data
@@ -17,23 +25,217 @@ from pycrm.tui.screens.modals import ConfirmModal, PromptModal
 from pycrm.tui.widgets.footer import QuietFooter
 
 
-class StageCards(OptionList):
-    """The cards of one stage; left / right go to the neighbouring column."""
+@dataclass(frozen=True)
+class Card:
+    """One line-group of a column: a deal card, or a dim "N more" line (``id`` None)."""
+
+    id: str | None
+    lines: tuple[str, ...]
+    disabled: bool = False
+    selected: bool = False
+
+    @property
+    def prompt(self) -> Text:
+        """The card as text (what a test or a screen reader would read)."""
+        return Text("\n".join(self.lines))
+
+
+class StageCards(Widget, can_focus=True):
+    """One stage: its head (name, count, totals) and a window of cards, drawn line by line.
+
+    Textual's ``OptionList`` lays every option out through Rich and a column was three widgets
+    (container, head, list): opening a board of seven columns cost ~0.4 s of CPU in layout and
+    drawing. Here a column is one widget that crops each card to three fixed lines and draws
+    them as plain strips. ↑ / ↓ move between cards, Enter opens one, ← / → go to the
+    neighbouring column.
+    """
 
     BINDINGS = [
         Binding("left", "screen.column(-1)", "◀", id="pipeline.left", show=False),
         Binding("right", "screen.column(1)", "▶", id="pipeline.right", show=False),
+        Binding("up", "cursor_up", "Up", show=False),
+        Binding("down", "cursor_down", "Down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
+        Binding("enter", "select", "Open", show=False),
     ]
 
-    def __init__(self, stage_id: int, *options: Option, **kwargs: object) -> None:
-        super().__init__(*options, **kwargs)  # type: ignore[arg-type]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "stage-cards--head",
+        "stage-cards--title",
+        "stage-cards--dim",
+        "stage-cards--cursor",
+    }
+
+    @dataclass
+    class Selected(Message):
+        """Enter (or a double click) on a deal card."""
+
+        cards: StageCards
+        deal_id: int
+
+    def __init__(self, stage_id: int, *, id: str | None = None, classes: str = "") -> None:
+        super().__init__(id=id, classes=classes)
         self.stage_id = stage_id
+        self.head: tuple[str, ...] = ()
+        self.head_height = 1
+        self.cards: list[Card] = []
+        self.highlighted: int | None = None
+        self._top = 0  # first body line shown (keeps the highlighted card in view)
+        self._rows: list[tuple[int, int]] = []  # body line -> (card index, line of the card)
+
+    # ------------------------------------------------------------------------------ data
+
+    @property
+    def head_text(self) -> str:
+        """The head as plain text: name and count, then one total per currency."""
+        return "\n".join(self.head)
+
+    @property
+    def option_count(self) -> int:
+        """How many cards (and "more" lines) the column holds."""
+        return len(self.cards)
+
+    def get_option_at_index(self, index: int) -> Card:
+        """The card at ``index``."""
+        return self.cards[index]
+
+    def set_cards(self, head: tuple[str, ...], head_height: int, cards: list[Card]) -> None:
+        """Show a new head and window of cards; the cursor stays at its index (clamped)."""
+        self.head, self.head_height, self.cards = head, head_height, cards
+        self._rows = [(i, n) for i, card in enumerate(cards) for n in range(len(card.lines))]
+        if not cards:
+            self.highlighted = None
+        elif self.highlighted is None or self.highlighted >= len(cards):
+            self.highlighted = self._enabled(0, 1)
+        elif cards[self.highlighted].disabled:
+            self.highlighted = self._enabled(self.highlighted, 1) or self._enabled(
+                self.highlighted, -1
+            )
+        self._top = 0
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def replace_card(self, card: Card) -> None:
+        """Redraw one card in place (its selection mark changed)."""
+        for i, old in enumerate(self.cards):
+            if old.id == card.id:
+                self.cards[i] = card
+                self.refresh()
+                return
+
+    def _enabled(self, start: int, step: int) -> int | None:
+        index = start
+        while 0 <= index < len(self.cards):
+            if not self.cards[index].disabled:
+                return index
+            index += step
+        return None
+
+    # ------------------------------------------------------------------------------ moving
+
+    def _move_to(self, index: int | None) -> None:
+        if index is None or index == self.highlighted:
+            return
+        self.highlighted = index
+        self._scroll_to_cursor()
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        if self.highlighted is None:
+            return
+        shown = {self.highlighted}
+        after = self.highlighted + 1
+        if after < len(self.cards) and self.cards[after].disabled:
+            shown.add(after)  # the "↓ N more" line under the last card comes into view with it
+        lines = [n for n, (card, _) in enumerate(self._rows) if card in shown]
+        if not lines:
+            return
+        body = max(1, self.size.height - self.head_height) if self.size.height else 10**6
+        if lines[0] < self._top:
+            self._top = lines[0]
+        elif lines[-1] >= self._top + body:
+            self._top = lines[-1] - body + 1
+
+    def action_cursor_down(self) -> None:
+        """The next card."""
+        start = 0 if self.highlighted is None else self.highlighted + 1
+        self._move_to(self._enabled(start, 1))
+
+    def action_cursor_up(self) -> None:
+        """The previous card."""
+        start = len(self.cards) - 1 if self.highlighted is None else self.highlighted - 1
+        self._move_to(self._enabled(start, -1))
+
+    def action_first(self) -> None:
+        """The first card."""
+        self._move_to(self._enabled(0, 1))
+
+    def action_last(self) -> None:
+        """The last card."""
+        self._move_to(self._enabled(len(self.cards) - 1, -1))
+
+    def action_select(self) -> None:
+        """Open the card under the cursor."""
+        if self.highlighted is None:
+            return
+        card_id = self.cards[self.highlighted].id
+        if card_id and card_id.startswith("deal-"):
+            self.post_message(self.Selected(self, int(card_id.removeprefix("deal-"))))
+
+    def on_click(self, event: events.Click) -> None:
+        row = event.y - self.head_height + self._top
+        if event.y < self.head_height or not 0 <= row < len(self._rows):
+            return
+        index = self._rows[row][0]
+        if self.cards[index].disabled:
+            return
+        self._move_to(index)
+        if event.chain == 2:
+            self.action_select()
+
+    def on_resize(self) -> None:
+        self._scroll_to_cursor()
+
+    # ------------------------------------------------------------------------------ drawing
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y < self.head_height:
+            text = self.head[y] if y < len(self.head) else ""
+            style = self.get_visual_style("stage-cards--head").rich_style
+            if y == 0:
+                style += _BOLD
+            return Strip([Segment(_fit(" " + text, width), style)], width)
+        row = y - self.head_height + self._top
+        if not 0 <= row < len(self._rows):
+            return Strip.blank(width, self.get_visual_style().rich_style)
+        index, line = self._rows[row]
+        card = self.cards[index]
+        if card.disabled:
+            style = self.get_visual_style("stage-cards--dim").rich_style
+        elif index == self.highlighted:
+            style = self.get_visual_style("stage-cards--cursor").rich_style
+            if line == 0:
+                style += _BOLD
+        elif line == 0:
+            style = self.get_visual_style("stage-cards--title").rich_style
+        elif line == 2:
+            style = self.get_visual_style("stage-cards--dim").rich_style
+        else:
+            style = self.get_visual_style().rich_style
+        return Strip([Segment(_fit(" " + card.lines[line], width), style)], width)
 
 
-def _first_enabled(cards: OptionList) -> int | None:
-    return next(
-        (i for i in range(cards.option_count) if not cards.get_option_at_index(i).disabled), None
-    )
+_BOLD = RichStyle(bold=True)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` padded or cropped to ``width`` cells (a blank cell kept on the right), with an
+    ellipsis where it was cut."""
+    if cell_len(text) > width - 1:
+        return set_cell_size(text, max(0, width - 2)) + "… " if width > 1 else " " * width
+    return set_cell_size(text, width)
 
 
 class PipelineScreen(BaseScreen):
@@ -91,80 +293,50 @@ class PipelineScreen(BaseScreen):
         self.board = board
         self.titles = {d.id: d.title for col in board.columns for d in col.cards}
         holder = self.query_one("#board", HorizontalScroll)
-        existing = [c.stage_id for c in self.query(StageCards)]
-        if existing != [c.id for c in board.columns]:
-            # Built whole (heads and cards) and mounted in one go: one layout pass, not two.
+        existing = list(self.query(StageCards))
+        heads = [self._head(col) for col in board.columns]
+        head_height = max((len(h) for h in heads), default=1)
+        if [c.stage_id for c in existing] != [c.id for c in board.columns]:
+            # One widget per column, filled before it is mounted: one layout pass.
             columns = []
-            for col in board.columns:
-                cards = StageCards(
-                    col.id, *self._options(col), id=f"cards-{col.id}", classes="cards"
-                )
-                if cards.option_count:
-                    cards.highlighted = _first_enabled(cards)
-                columns.append(
-                    Vertical(
-                        Static(self._head(col), id=f"head-{col.id}", classes="column-head"),
-                        cards,
-                        classes=f"column {col.kind}",
-                    )
-                )
+            for col, head in zip(board.columns, heads, strict=True):
+                cards = StageCards(col.id, id=f"cards-{col.id}", classes=f"column {col.kind}")
+                cards.set_cards(head, head_height, self._cards(col))
+                columns.append(cards)
             holder.remove_children()
             holder.mount_all(columns)
             if columns:
-                self.call_after_refresh(self._focus_first)
+                columns[0].focus()
         else:
-            self._fill(board)
+            for cards, col, head in zip(existing, board.columns, heads, strict=True):
+                cards.set_cards(head, head_height, self._cards(col))
         self.update_status()
 
-    def _focus_first(self) -> None:
-        first_cards = next(iter(self.query(StageCards)), None)
-        if first_cards is not None:
-            first_cards.focus()
+    def _head(self, col: data.StageColumn) -> tuple[str, ...]:
+        totals = [data.money(total, currency) for currency, total in sorted(col.totals.items())]
+        return (f"{col.name}  {col.count:,}", *totals[:4])
 
-    def _head(self, col: data.StageColumn) -> Text:
-        head = Text()
-        head.append(col.name, style="bold")
-        head.append(f"  {col.count:,}")
-        for currency, total in sorted(col.totals.items()):
-            head.append("\n" + data.money(total, currency))
-        return head
-
-    def _options(self, col: data.StageColumn) -> list[Option]:
+    def _cards(self, col: data.StageColumn) -> list[Card]:
         """One column's cards, with "↑ / ↓ N more" lines when it holds more than one window."""
-        options = []
+        cards = []
         if col.offset:
-            options.append(Option(Text(f"↑ {col.offset} more ([)", style="dim"), disabled=True))
-        for deal in col.cards:
-            options.append(Option(self._card(deal), id=f"deal-{deal.id}"))
+            cards.append(Card(None, (f"↑ {col.offset} more ([)",), disabled=True))
+        cards.extend(self._card(deal) for deal in col.cards)
         rest = col.count - col.offset - len(col.cards)
         if rest > 0:
-            options.append(Option(Text(f"↓ {rest} more (])", style="dim"), disabled=True))
-        return options
+            cards.append(Card(None, (f"↓ {rest} more (])",), disabled=True))
+        return cards
 
-    def _fill(self, board: data.Board) -> None:
-        """Refresh the columns in place (after a move, a page, a reload)."""
-        for col in board.columns:
-            self.query_one(f"#head-{col.id}", Static).update(self._head(col))
-            cards = self.query_one(f"#cards-{col.id}", StageCards)
-            keep = cards.highlighted
-            cards.clear_options()
-            cards.add_options(self._options(col))
-            if keep is not None and cards.option_count:
-                cards.highlighted = min(keep, cards.option_count - 1)
-            elif cards.option_count:
-                cards.action_first()
-
-    def _card(self, deal: data.DealLine) -> Text:
-        text = Text()
-        text.append("✓ " if deal.id in self.selected else "", style="bold")
-        text.append(deal.title, style="bold")
-        text.append(f"\n{deal.value}")
+    def _card(self, deal: data.DealLine) -> Card:
+        """A deal in three lines: title, value and who, expected close."""
+        mark = "✓ " if deal.id in self.selected else ""
         who = deal.contact or deal.company
-        if who:
-            text.append(f" · {who}")
-        if deal.expected_close:
-            text.append(f"\nclose {deal.expected_close}", style="dim")
-        return text
+        close = f"close {deal.expected_close}" if deal.expected_close else ""
+        return Card(
+            f"deal-{deal.id}",
+            (mark + deal.title, deal.value + (f" · {who}" if who else ""), close),
+            selected=bool(mark),
+        )
 
     def update_status(self) -> None:
         """Selection and hints."""
@@ -186,9 +358,9 @@ class PipelineScreen(BaseScreen):
         cards = self.focused_cards()
         if cards is None or cards.highlighted is None:
             return None
-        option = cards.get_option_at_index(cards.highlighted)
-        if option.id and option.id.startswith("deal-"):
-            return int(option.id.removeprefix("deal-"))
+        card = cards.get_option_at_index(cards.highlighted)
+        if card.id and card.id.startswith("deal-"):
+            return int(card.id.removeprefix("deal-"))
         return None
 
     def targets(self) -> list[int]:
@@ -210,8 +382,6 @@ class PipelineScreen(BaseScreen):
         target = columns[max(0, min(len(columns) - 1, index + step))]
         target.focus()
         target.scroll_visible()
-        if target.highlighted is None and target.option_count:
-            target.action_first()
 
     def action_page(self, step: int) -> None:
         """Show the next / previous window of cards in this column."""
@@ -220,13 +390,12 @@ class PipelineScreen(BaseScreen):
             return
         offset = self.offsets.get(cards.stage_id, 0) + step * self.per_column
         self.offsets[cards.stage_id] = max(0, offset)
-        cards.highlighted = 0
+        cards.highlighted = None  # the first card of the new window
         self.load()
 
-    @on(OptionList.OptionSelected)
-    def _open(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id and event.option.id.startswith("deal-"):
-            self.crm.open_deal(int(event.option.id.removeprefix("deal-")))
+    @on(StageCards.Selected)
+    def _open(self, event: StageCards.Selected) -> None:
+        self.crm.open_deal(event.deal_id)
 
     def action_toggle_select(self) -> None:
         """Select or unselect the deal under the cursor."""
@@ -238,7 +407,7 @@ class PipelineScreen(BaseScreen):
         for col in self.board.columns:
             for line in col.cards:
                 if line.id == deal:
-                    cards.replace_option_prompt(f"deal-{deal}", self._card(line))
+                    cards.replace_card(self._card(line))
         cards.action_cursor_down()
         self.update_status()
 
@@ -254,7 +423,7 @@ class PipelineScreen(BaseScreen):
         else:
             self.selected |= ids
         for line in col.cards:
-            cards.replace_option_prompt(f"deal-{line.id}", self._card(line))
+            cards.replace_card(self._card(line))
         self.update_status()
 
     def _stage_after(self, stage_id: int, step: int) -> data.StageColumn | None:
