@@ -1,8 +1,8 @@
 """Benchmark the full-screen app on a large database, against a bare Textual app in the same run.
 
-Measures: start to Today drawn; switch to Contacts with rows shown; each search keystroke to the
-table updated; the Pipeline board opening. Targets: Today ≤ 1.0 s, Contacts ≤ 1.5 s after start,
-keystroke ≤ 100 ms, pipeline ≤ 1.0 s.
+Measures: start to Today's frame painted and to its first part of the agenda drawn; switch to
+Contacts with rows shown; each search keystroke to the table updated; the Pipeline board opening.
+Targets: Today ≤ 1.0 s, Contacts ≤ 1.5 s after start, keystroke ≤ 100 ms, pipeline ≤ 1.0 s.
 
     python bench/bench_tui.py [--db PATH] [--contacts 100000]
 
@@ -95,12 +95,20 @@ async def measure(db: str) -> dict[str, Any]:
     app = create_app(database)
     async with app.run_test(size=SIZE) as pilot:
 
-        def today_drawn() -> bool:
+        def today_framed() -> bool:
             lists = app.screen.query("#today-list")
             return bool(lists) and lists.first(OptionList).option_count > 0
 
+        def today_drawn() -> bool:
+            # The first part of the agenda on screen (not only the frame of headings).
+            return today_framed() and getattr(app.screen, "drawn_parts", 1) > 0
+
+        await _until(pilot, today_framed)
+        out["today_frame"] = time.perf_counter() - start
+        cpu["today_frame"] = time.process_time() - c0
         await _until(pilot, today_drawn)
         out["today"] = time.perf_counter() - start
+        cpu["today"] = time.process_time() - c0
         today_screen = app.screen
         await _until(pilot, lambda: getattr(today_screen, "complete", False))
         await pilot.pause()
@@ -217,7 +225,8 @@ def main() -> None:
 
     print(f"database: {args.db}: {r['contacts_total']:,} contacts, {r['deals']:,} deals")
     print(f"{'baseline: bare Textual app drawn':<44} {baseline * 1000:6.0f} ms")
-    row("start → Today drawn (first look)", r["today"], 1.0)
+    row("start → Today frame (headings, loading…)", r["today_frame"], 1.0, "today_frame")
+    row("start → Today drawn (first part shown)", r["today"], 1.0, "today")
     row("start → Today complete (full agenda)", r["today_complete"], 1.0, "today_complete")
     row("switch to Contacts, rows shown", r["contacts_switch"], 1.5, "contacts_switch")
     row("start → Contacts rows (2 pressed at once)", r["contacts_after_start"], 1.5)

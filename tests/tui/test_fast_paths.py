@@ -73,6 +73,37 @@ def test_today_in_parts_is_the_agenda_service_s_today(demo_db: Database) -> None
     assert data.today_from_parts(parts) == data.today(demo_db, FIXED_NOW)
 
 
+def test_today_paints_its_frame_before_the_agenda_arrives(
+    demo_db: Database, monkeypatch: Any
+) -> None:
+    release = threading.Event()
+    read_part = data.today_part
+
+    def slow_part(database: Database, part: str, now: Any) -> dict[str, Any]:
+        release.wait(10)
+        return read_part(database, part, now)
+
+    monkeypatch.setattr(data, "today_part", slow_part)
+    app = create_app(demo_db, now=FIXED_NOW)
+
+    async def main() -> None:
+        async with app.run_test() as pilot:
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, TodayScreen)
+            text = shown(screen.query_one("#today-list", OptionList))
+            assert text.count("(loading…)") == 7 and "nothing" not in text
+            assert screen.drawn_parts == 0 and not screen.complete
+            release.set()
+            await settle(pilot)
+            while not screen.complete:
+                await pilot.pause(0.01)
+            assert screen.drawn_parts == len(data.TODAY_PARTS)
+            assert "loading" not in shown(screen.query_one("#today-list", OptionList))
+
+    asyncio.run(main())
+
+
 def test_today_shows_parts_as_they_arrive(demo_db: Database) -> None:
     app = create_app(demo_db, now=FIXED_NOW)
 

@@ -29,6 +29,7 @@ class TodayScreen(BaseScreen):
     ]
 
     complete = False
+    drawn_parts = 0  # how many parts of the agenda the list shows (0: only the frame)
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,6 +54,10 @@ class TodayScreen(BaseScreen):
         for part in data.TODAY_PARTS:
             future = prefetch.futures[part] if prefetch is not None else None
             self.load_part(part, now, self.generation, future)
+        if not self.query_one("#today-list", OptionList).option_count:
+            # The first time: the day's frame (every heading, "loading…") in the first paint,
+            # so the screen is whole at once and fills in as the parts arrive.
+            self.show(data.today_from_parts({}), now)
 
     @work(thread=True, exit_on_error=False, group="today")
     def load_part(
@@ -85,6 +90,7 @@ class TodayScreen(BaseScreen):
             # would only take time from it, and coming back reloads the agenda anyway.
             return
         self.show(data.today_from_parts(self.parts), self.crm.now())
+        self.drawn_parts = len(self.parts)
         self.complete = len(self.parts) == len(data.TODAY_PARTS)
 
     def part_failed(self, part: str, error: Exception, generation: int) -> None:
