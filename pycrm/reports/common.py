@@ -189,19 +189,26 @@ def monday(moment: datetime) -> str:
     return date.fromordinal(day.toordinal() - day.weekday()).isoformat()
 
 
-def stage_ids(session: Reader, kind: str) -> list[int]:
-    """The ids of the stages of one kind (open, won or lost); the stage table has a few rows.
+def stage_rows(session: Reader) -> list[Any]:
+    """Every stage (id, name, position, probability, kind, idle_days) by position: a few rows.
 
-    Reports filter deals by ``deal.stage_id IN (…)`` rather than joining the stage table: the
-    planner then reads the deals of those stages through ``ix_deal_stage_id`` (or scans them)
-    instead of walking another index and looking up the stage of every deal.
+    Reports look stages up in Python and filter deals by ``deal.stage_id IN (…)`` rather than
+    joining the stage table: SQLite then reads the deals through ``ix_deal_stage_id`` (or scans
+    them) instead of walking another index and looking up the stage of every deal.
     """
     stage = t.stage
     return list(
-        session.execute(sa.select(stage.c.id).where(stage.c.kind == kind).order_by(stage.c.id))
-        .scalars()
-        .all()
-    )
+        session.execute(
+            sa.select(stage.c.id, stage.c.name, stage.c.position, stage.c.probability,
+                      stage.c.kind, stage.c.idle_days)
+            .order_by(stage.c.position, stage.c.id)
+        ).all()
+    )  # fmt: skip
+
+
+def stage_ids(session: Reader, kind: str) -> list[int]:
+    """The ids of the stages of one kind (open, won or lost); see :func:`stage_rows`."""
+    return [row.id for row in stage_rows(session) if row.kind == kind]
 
 
 def percent(part: int, whole: int) -> Decimal | None:
