@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -81,9 +81,9 @@ def search(
         return []
     if _dialect(session) == "sqlite":
         found = _sqlite_candidates(session, tokens, wanted, max(limit * 3, 60))
+        hits = _describe(session, found, tokens)
     else:
-        found = _postgres_candidates(session, tokens, wanted)
-    hits = _describe(session, found, tokens)
+        hits = _postgres_hits(session, tokens, wanted, max(limit * 3, 60), limit)
     if not hits and fuzzy:
         hits = _fuzzy(session, " ".join(tokens), wanted, limit)
     ranked = sorted(hits, key=lambda h: (-h.score, h.label.casefold(), h.id))
@@ -157,61 +157,149 @@ PG_NAMES = {
     "company": ("company", "pycrm_fold(name)"),
     "deal": ("deal", "pycrm_fold(title)"),
 }
+# The words of each name, as migration 0004 indexes them (GIN): whole-word and word-prefix
+# matches are then exact index look-ups, with no row re-read and re-folded to check.
+PG_WORDS = {
+    "contact": ("contact", "to_tsvector('simple', pycrm_fold(display_name))"),
+    "company": ("company", "to_tsvector('simple', pycrm_fold(name))"),
+    "deal": ("deal", "to_tsvector('simple', pycrm_fold(title))"),
+}
 
 
-def _postgres_candidates(
-    session: Queryable, tokens: list[str], kinds: list[str]
-) -> dict[tuple[str, int], float]:
-    """People, companies and deals containing every word, through the trigram indexes.
+def _lexeme(word: str) -> str:
+    """One tsquery lexeme, quoted: its text is never read as tsquery syntax."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
-    A word of three letters or more may appear anywhere (name, notes, e-mail, phone, tag); a
-    shorter one must start a word of the name, as on SQLite ("jo" finds João, not every
-    "major"), which a trigram index answers through a regular expression where ``LIKE '%jo%'``
-    would fold every row (1.6 s at 100k contacts).
+
+# Every kind's search result in one row shape, so that a single statement finds and describes
+# the candidates of all kinds (one round trip instead of one per kind and per look-up):
+# (kind code, id, uuid, label, a, b, amount, currency, e-mails); ``{ids}`` is a query of ids.
+_PG_DESCRIBE = {
+    "contact": (
+        "SELECT 0, c.id, c.uuid::text, c.display_name::text, co.name::text, NULL::text, "
+        "NULL::bigint, NULL::text, ARRAY(SELECT e.email::text FROM contact_email e "
+        "WHERE e.contact_id = c.id ORDER BY e.position) "
+        "FROM ({ids}) AS m JOIN contact c ON c.id = m.id "
+        "LEFT JOIN company co ON co.id = c.company_id"
+    ),
+    "company": (
+        "SELECT 1, co.id, co.uuid::text, co.name::text, co.domain::text, co.industry::text, "
+        "NULL::bigint, NULL::text, NULL::text[] FROM ({ids}) AS m JOIN company co ON co.id = m.id"
+    ),
+    "deal": (
+        "SELECT 2, d.id, d.uuid::text, d.title::text, s.name::text, NULL::text, d.amount::bigint, "
+        "d.currency::text, NULL::text[] FROM ({ids}) AS m JOIN deal d ON d.id = m.id "
+        "JOIN stage s ON s.id = d.stage_id"
+    ),
+}
+
+
+def _pg_hit(row: Sequence[Any], tokens: list[str], base: float = 0.0) -> SearchHit:
+    """A SearchHit from a ``_PG_DESCRIBE`` row, scored as ``_describe`` scores SQLite's."""
+    code, record_id, uuid, label, a, b, amount, currency, emails = row
+    kind = KINDS[int(code)]
+    if kind == "contact":
+        extra = list(emails or [])
+        detail = " · ".join(x for x in (extra[0] if extra else None, a) if x)
+    elif kind == "company":
+        detail = " · ".join(x for x in (a, b) if x)
+        extra = [a or ""]
+    else:
+        from pycrm.money import format_money
+
+        detail = f"{a} · {format_money(amount, currency)}"
+        extra = []
+    tier = _tier(str(label), extra, tokens) if tokens else 1
+    score = tier * 1000.0 + (2 - _KIND_CODE[kind]) * 100.0 + base
+    return SearchHit(kind, int(record_id), str(uuid), str(label), detail, score)
+
+
+def _pg_described(
+    session: Queryable, id_queries: dict[str, str], params: dict[str, object]
+) -> list[Sequence[Any]]:
+    """Rows of ``_PG_DESCRIBE`` for each kind's query of ids, in one statement."""
+    if not id_queries:
+        return []
+    sql = " UNION ALL ".join(_PG_DESCRIBE[k].format(ids=q) for k, q in id_queries.items())
+    return list(session.execute(sa.text(sql), params).all())
+
+
+def _postgres_hits(
+    session: Queryable, tokens: list[str], kinds: list[str], wanted: int, limit: int
+) -> list[SearchHit]:
+    """Candidates found and described by the cheapest passes that can fill the first ``limit``.
+
+    As on SQLite: 1. every token a whole word of the name, 2. every token the start of a word
+    of the name (both exact look-ups in the word indexes), 3. every token anywhere (name, notes,
+    title, e-mail, phone, tag; the trigram indexes). Each pass is one statement that finds and
+    describes the candidates of every kind, each kind stopping at ``wanted`` rows. A later pass
+    can only add lower tiers (2 for prefixes, 1 for other fields), so it runs only while fewer
+    than ``limit`` hits rank at or above what it could add: "silva" costs one round trip and
+    never reads the thousands of rows that merely contain "silva" somewhere.
+
+    A word of three letters or more may appear anywhere; a shorter one must start a word of the
+    name, as on SQLite ("jo" finds João, not every "major").
     """
-    params: dict[str, str] = {}
+    params: dict[str, object] = {
+        "words": " & ".join(_lexeme(t) for t in tokens),
+        "prefixes": " & ".join(_lexeme(t) + ":*" for t in tokens),
+    }
     for i, token in enumerate(tokens):
         params[f"t{i}"] = _like(token)
         params[f"r{i}"] = "(^| )" + re.escape(token)  # tokens are \w+ only; escaped regardless
-    found: dict[tuple[str, int], float] = {}
-    if "contact" in kinds:
-        # Per word: the people whose name / notes / title, e-mail, phone or tag contains it; then
-        # the people every word found. Set operations avoid a subquery per person.
-        per_token = []
-        for i, token in enumerate(tokens):
-            t = f":t{i}"
-            if len(token) < 3:
-                per_token.append(
-                    f"(SELECT c.id FROM contact c WHERE {PG_NAMES['contact'][1]} ~ :r{i})"
-                )
-                continue
-            per_token.append(
-                f"(SELECT c.id FROM contact c WHERE "
-                f"{PG_PERSON_TEXT} LIKE {t} ESCAPE '\\' "
-                f"UNION SELECT e.contact_id FROM contact_email e WHERE e.email_key LIKE {t} ESCAPE '\\' "
-                f"UNION SELECT p.contact_id FROM contact_phone p WHERE p.number LIKE {t} ESCAPE '\\' "
-                f"OR p.raw LIKE {t} ESCAPE '\\' "
-                f"UNION SELECT ct.contact_id FROM contact_tag ct JOIN tag g ON g.id = ct.tag_id "
-                f"WHERE g.name_key LIKE {t} ESCAPE '\\')"
-            )
-        query = " INTERSECT ".join(per_token)
-        for (record_id,) in session.execute(
-            sa.text(f"SELECT id FROM ({query}) AS hits LIMIT {CANDIDATES}"), params
-        ):
-            found[("contact", record_id)] = 0.0
-    for kind in [k for k in kinds if k != "contact"]:
-        table, document = PG_DOCUMENTS[kind]
-        name = PG_NAMES[kind][1]
-        conditions = " AND ".join(
+    hits: dict[tuple[str, int], SearchHit] = {}
+    # (pass, the score from which a hit outranks anything the next pass can add: whole words
+    # (tier 2.5) beat prefixes (tier 2, at most 2200 with the kind bonus), which beat matches
+    # in other fields (tier 1, at most 1200))
+    for pass_, outranks in (("words", 2500.0), ("prefixes", 2000.0), ("anywhere", 0.0)):
+        queries = {k: _pg_pass_ids(pass_, k, tokens, wanted) for k in kinds}
+        for row in _pg_described(session, queries, params):
+            hit = _pg_hit(row, tokens)
+            hits.setdefault((hit.kind, hit.id), hit)
+        if len(hits) >= wanted or sum(h.score >= outranks for h in hits.values()) >= limit:
+            break
+    return list(hits.values())
+
+
+def _pg_pass_ids(pass_: str, kind: str, tokens: list[str], wanted: int) -> str:
+    """The query of up to ``wanted`` ids of ``kind`` that one pass of ``_postgres_hits`` finds.
+
+    Built from fixed expressions and bind parameter names only (``:words``, ``:t0``, ``:r0``…).
+    """
+    table, name = PG_NAMES[kind]
+    if pass_ in ("words", "prefixes"):
+        words = PG_WORDS[kind][1]
+        return f"SELECT id FROM {table} WHERE {words} @@ CAST(:{pass_} AS tsquery) LIMIT {wanted}"
+    if kind != "contact":
+        document = PG_DOCUMENTS[kind][1]
+        where = " AND ".join(
             f"{name} ~ :r{i}" if len(token) < 3 else f"{document} LIKE :t{i} ESCAPE '\\'"
             for i, token in enumerate(tokens)
         )
-        rows = session.execute(
-            sa.text(f"SELECT id FROM {table} WHERE {conditions} LIMIT {CANDIDATES}"), params
-        ).all()
-        for (record_id,) in rows:
-            found[(kind, record_id)] = 0.0
-    return found
+        return f"SELECT id FROM {table} WHERE {where} LIMIT {wanted}"
+    # People: per word, those whose name / notes / title, e-mail, phone or tag contains it; then
+    # those every word found. Set operations avoid a subquery per person.
+    per_token = []
+    for i, token in enumerate(tokens):
+        t = f":t{i}"
+        if len(token) < 3:
+            per_token.append(f"SELECT c.id FROM contact c WHERE {name} ~ :r{i}")
+            continue
+        per_token.append(
+            f"SELECT c.id FROM contact c WHERE {PG_PERSON_TEXT} LIKE {t} ESCAPE '\\' "
+            f"UNION ALL SELECT e.contact_id FROM contact_email e "
+            f"WHERE e.email_key LIKE {t} ESCAPE '\\' "
+            f"UNION ALL SELECT p.contact_id FROM contact_phone p "
+            f"WHERE p.number LIKE {t} ESCAPE '\\' OR p.raw LIKE {t} ESCAPE '\\' "
+            f"UNION ALL SELECT ct.contact_id FROM contact_tag ct JOIN tag g ON g.id = ct.tag_id "
+            f"WHERE g.name_key LIKE {t} ESCAPE '\\'"
+        )
+    if len(per_token) == 1:
+        # One word: UNION ALL streams, so the scan stops at ``wanted`` rows (a UNION would
+        # first collect every match to remove duplicates); duplicates go after the LIMIT.
+        return f"SELECT DISTINCT id FROM (SELECT id FROM ({per_token[0]}) AS f LIMIT {wanted}) AS g"
+    query = " INTERSECT ".join(f"({q})" for q in per_token)
+    return f"SELECT id FROM ({query}) AS hits LIMIT {wanted}"
 
 
 def _tier(label: str, extra: Sequence[str], tokens: list[str]) -> float:
@@ -391,22 +479,28 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
     # PostgreSQL: names sharing enough trigrams with what was typed come from the trigram
     # indexes (a low threshold, so transpositions like "smtih" still qualify); rapidfuzz then
     # ranks those few as on SQLite. Fetching every name to rank it in Python took 2-3 s at 100k.
+    # One statement gathers every kind's closest names, one more describes the chosen few.
     session.execute(sa.text("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)"))
+    closest = " UNION ALL ".join(
+        f"(SELECT {_KIND_CODE[kind]}, id, {name} FROM {table} WHERE :q <% {name} "
+        f"ORDER BY word_similarity(:q, {name}) DESC LIMIT 500)"
+        for kind in kinds
+        for table, name in [PG_NAMES[kind]]
+    )
+    choices: dict[str, dict[int, str]] = {kind: {} for kind in kinds}
+    for code, record_id, label in session.execute(sa.text(closest), {"q": query}):
+        choices[KINDS[code]][record_id] = fold(label)
     found: dict[tuple[str, int], float] = {}
     for kind in kinds:
-        table, name = PG_NAMES[kind]
-        choices = {
-            record_id: fold(label)
-            for record_id, label in session.execute(
-                sa.text(
-                    f"SELECT id, {name} FROM {table} WHERE :q <% {name} "
-                    f"ORDER BY word_similarity(:q, {name}) DESC LIMIT 500"
-                ),
-                {"q": query},
-            )
-        }
         for _choice, score, record_id in process.extract(
-            query, choices, scorer=fuzz.partial_ratio, score_cutoff=80, limit=limit
+            query, choices[kind], scorer=fuzz.partial_ratio, score_cutoff=80, limit=limit
         ):
             found[(kind, record_id)] = float(score) / 100.0
-    return _describe(session, found)
+    id_queries: dict[str, str] = {}
+    for kind in kinds:
+        ids = [record_id for (k, record_id) in found if k == kind]
+        if ids:
+            values = ",".join(f"({int(i)})" for i in ids)
+            id_queries[kind] = f"SELECT id FROM (VALUES {values}) AS v(id)"
+    described = _pg_described(session, id_queries, {})
+    return [_pg_hit(row, [], found[(KINDS[row[0]], row[1])]) for row in described]

@@ -40,6 +40,22 @@ def test_exact_beats_prefix_and_other_fields(people: Database) -> None:
     assert labels(people, "jose@acme.com")[0] == "José Gonçalves"
 
 
+def test_whole_words_rank_before_word_prefixes_before_other_fields(people: Database) -> None:
+    with people.write("more") as s:
+        contacts.create_contact(s, "Anabela Reis")
+        contacts.create_contact(s, "Rita Lopes", notes="Ana's neighbour")
+    assert labels(people, "ana") == ["Ana Costa", "Anabela Reis", "Rita Lopes"]
+    assert labels(people, "ana", limit=1) == ["Ana Costa"]
+    assert labels(people, "ana c") == ["Ana Costa"]
+
+
+def test_words_start_after_punctuation_too(people: Database) -> None:
+    with people.write("more") as s:
+        contacts.create_contact(s, "Jean-Pierre Lefèvre")
+    assert labels(people, "pierre") == ["Jean-Pierre Lefèvre"]
+    assert labels(people, "lef") == ["Jean-Pierre Lefèvre"]
+
+
 def test_finds_companies_deals_emails_phones_tags(people: Database) -> None:
     with people.read() as s:
         kinds = {(h.kind, h.label) for h in search(s, "acme")}
@@ -102,3 +118,6 @@ def test_postgres_search_expressions_are_the_indexed_ones() -> None:
         assert search_module.PG_DOCUMENTS[kind] in indexed
     for kind in ("contact", "company", "deal"):
         assert search_module.PG_NAMES[kind] in indexed
+    words = importlib.import_module("pycrm.migrations.versions.0004_search_name_words")
+    for kind in ("contact", "company", "deal"):
+        assert search_module.PG_WORDS[kind] in set(words.WORD_INDEXES.values())
