@@ -14,7 +14,8 @@ import marshal
 import pickle
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -913,6 +914,107 @@ def _file_keys(contact: contact_service.NewContact, company: str | None) -> list
     return keys or [f"name:{fold(contact.display_name)}|{fold(company or '')}"]
 
 
+_FIXED_COLUMNS = ("id", "uuid", "created_at", "updated_at", "display_name", "company_id",
+                  "do_not_contact", "archived")  # fmt: skip
+_JSON_FIELDS = frozenset(("custom_fields", "extra"))
+
+
+class _ImportWriter(contact_service.BulkContactWriter):
+    """The bulk contact writer with the import's leaner SQLite path.
+
+    Contacts go to ``executemany`` as plain tuples (one column list per chunk: the fixed columns
+    plus every field some row of the chunk sets), which SQLite binds a third faster than dicts;
+    and the ChangeLog snapshots are built by SQLite from the rows just written
+    (``changelog.log_created_range``) instead of a ``json.dumps`` per contact in Python.
+    """
+
+    def _add_sqlite(self, rows: Sequence[contact_service.NewContact]) -> list[int]:
+        from pycrm.services.changelog import log_created_range
+
+        session = self.session
+        session.flush()
+        execute = session.connection().exec_driver_sql
+        if self.next_id is None:
+            self.next_id = int(execute("SELECT coalesce(max(id), 0) FROM contact").scalar_one()) + 1
+        tag_ids = self._tag_ids(rows)
+        present: set[str] = set()
+        for row in rows:
+            present.update(row.fields)
+        fields = [k for k in _contact_field_columns() if k in present]
+        encode = contact_service._JSON.encode
+        now_text, next_uuid = self.now_text, self._uuids.__next__
+        first = self.next_id
+        contact_rows: list[tuple[Any, ...]] = []
+        email_rows: list[tuple[Any, ...]] = []
+        phone_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[int, int]] = []
+        cid = first
+        for row in rows:
+            values = row.fields
+            get = values.get
+            contact_rows.append(
+                (cid, row.uuid or next_uuid(), now_text, now_text, row.display_name,
+                 row.company_id, bool(get("do_not_contact", False)), bool(get("archived", False)),
+                 *[(encode(v) if v is not None and k in _JSON_FIELDS else v)
+                   for k in fields for v in (get(k),)])
+            )  # fmt: skip
+            for pos, (email, label) in enumerate(row.emails):
+                email_rows.append((cid, email, email.lower(), label, pos))
+            for pos, (phone, label) in enumerate(row.phones):
+                phone_rows.append((cid, phone.number, phone.raw, phone.normalized, label, pos))
+            for t in row.tags:
+                tag_rows.append((cid, tag_ids[fold(t)]))
+            cid += 1
+        self.next_id = cid
+        columns = (*_FIXED_COLUMNS, *fields)
+        names = ", ".join(f'"{c}"' for c in columns)
+        execute(
+            f"INSERT INTO contact ({names}) VALUES ({', '.join('?' * len(columns))})",
+            contact_rows,
+        )
+        if email_rows:
+            execute(
+                "INSERT INTO contact_email (contact_id, email, email_key, label, position) "
+                "VALUES (?, ?, ?, ?, ?)",
+                email_rows,
+            )
+        if phone_rows:
+            execute(
+                "INSERT INTO contact_phone (contact_id, number, raw, normalized, label, position) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                phone_rows,
+            )
+        if tag_rows:
+            execute("INSERT INTO contact_tag (contact_id, tag_id) VALUES (?, ?)", tag_rows)
+        log_created_range(session, "contact", first, cid - 1, columns)
+        return list(range(first, cid))
+
+
+@lru_cache(maxsize=1)
+def _contact_field_columns() -> tuple[str, ...]:
+    from pycrm import models as m
+
+    return tuple(c.name for c in m.Contact.__table__.columns if c.name not in _FIXED_COLUMNS)
+
+
+@contextmanager
+def _import_writer(session: Session) -> Iterator[contact_service.BulkContactWriter]:
+    """``contacts.bulk_contact_writer`` with the import's writer on SQLite (triggers dropped
+    for the block, search documents built set-wise at its end)."""
+    from pycrm.services import fts
+
+    if session.get_bind().dialect.name != "sqlite":
+        with contact_service.bulk_contact_writer(session) as writer:
+            yield writer
+        return
+    writer = _ImportWriter(session)
+    tables = ("contact", "contact_email", "contact_phone", "contact_tag")
+    with fts.triggers_paused(session), fts.insert_triggers_dropped(session, tables):
+        yield writer
+    for low, high in writer.id_ranges:
+        fts.refresh_range(session, "contact", low, high)
+
+
 def apply_import(session: Session, plan: Plan, *, region: str = "US") -> dict[str, int]:
     """Write a plan in the current transaction (companies, new contacts, updates).
 
@@ -931,7 +1033,7 @@ def apply_import(session: Session, plan: Plan, *, region: str = "US") -> dict[st
                 strict=True,
             )
         )
-        with contact_service.bulk_contact_writer(session) as writer:
+        with _import_writer(session) as writer:
             for chunk in plan._creates.chunks():
                 for contact in chunk:
                     key = contact.fields.pop("_company_key", None)
