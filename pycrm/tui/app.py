@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -147,6 +148,15 @@ class PycrmApp(App[None]):
             self.bind("6", "screen('reports')", description="Reports", show=False)
 
     # ------------------------------------------------------------------------------ basics
+
+    _warming = False
+
+    def warm_up(self) -> None:
+        """Import the models and ORM services in a thread, once (see ``data.warm_up``)."""
+        if self._warming:
+            return
+        self._warming = True
+        threading.Thread(target=data.warm_up, name="pycrm-warm-up", daemon=True).start()
 
     def claim_prefetch(self) -> data.TodayPrefetch | None:
         """The agenda read since start-up, once, and only while it is fresh."""

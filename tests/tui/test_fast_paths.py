@@ -68,6 +68,46 @@ def test_fast_table_draws_rows_exactly_like_data_table() -> None:
     asyncio.run(main())
 
 
+def test_fast_option_list_draws_what_option_list_draws() -> None:
+    from textual.widgets.option_list import Option
+
+    from pycrm.tui.widgets.fast_options import FastOptionList
+
+    def options() -> list[Option]:
+        return [
+            Option(Text("Meetings today (2)", style="bold"), id="h0", disabled=True),
+            Option(Text("  10:00  Call Zoë Ångström-Müller"), id="a"),
+            Option(Text("  nothing", style="dim"), id="e1", disabled=True),
+            Option(Text("  a line far too long to fit the width of this narrow list " * 2), id="b"),
+            Option(Text("  … and 40 more", style="dim"), id="c"),
+        ]
+
+    class Lists(App[None]):
+        def compose(self) -> ComposeResult:
+            yield OptionList(*options(), id="slow")
+            yield FastOptionList(*options(), id="fast")
+
+    async def main() -> None:
+        app = Lists()
+        async with app.run_test(size=(60, 20)) as pilot:
+            lists = list(app.query(OptionList))
+            for option_list in lists:
+                option_list.styles.height = 8
+                option_list.highlighted = 1
+            await pilot.pause()
+
+            async def lines(option_list: OptionList, focus: bool) -> list[Any]:
+                app.set_focus(option_list if focus else None)
+                await pilot.pause()
+                await pilot.pause()
+                return [[(s.text, s.style) for s in option_list.render_line(y)] for y in range(7)]
+
+            for focus in (False, True):
+                assert await lines(lists[1], focus) == await lines(lists[0], focus)
+
+    asyncio.run(main())
+
+
 def test_today_in_parts_is_the_agenda_service_s_today(demo_db: Database) -> None:
     parts = {part: data.today_part(demo_db, part, FIXED_NOW) for part in data.TODAY_PARTS}
     assert data.today_from_parts(parts) == data.today(demo_db, FIXED_NOW)

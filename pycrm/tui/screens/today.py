@@ -15,6 +15,7 @@ from textual.widgets.option_list import Option
 
 from pycrm.tui import data
 from pycrm.tui.screens.base import BaseScreen
+from pycrm.tui.widgets.fast_options import FastOptionList
 from pycrm.tui.widgets.footer import QuietFooter
 
 # Parts of the agenda that arrive within this many seconds of each other are drawn once.
@@ -40,7 +41,7 @@ class TodayScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Today", id="today-title", classes="screen-title")
-        yield OptionList(id="today-list")
+        yield FastOptionList(id="today-list")
         yield QuietFooter()
 
     def reload(self) -> None:
@@ -92,6 +93,10 @@ class TodayScreen(BaseScreen):
         self.show(data.today_from_parts(self.parts), self.crm.now())
         self.drawn_parts = len(self.parts)
         self.complete = len(self.parts) == len(data.TODAY_PARTS)
+        if self.complete:
+            # Only now: importing the ORM holds the interpreter lock for ~0.4 s, which would
+            # slow the drawing of the agenda it is not needed for.
+            self.crm.warm_up()
 
     def part_failed(self, part: str, error: Exception, generation: int) -> None:
         """A part could not be read: the rest of the agenda stays usable."""
