@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from pycrm import tables as t
-from pycrm.reports.common import Period, Report, Section, days_between, money, percent, report
+from pycrm.reports.common import (
+    Period,
+    Report,
+    Section,
+    days_between,
+    money,
+    percent,
+    report,
+    scanned,
+    stage_rows,
+)
 
 if TYPE_CHECKING:
     from pycrm.reports.common import Reader
@@ -17,39 +27,28 @@ if TYPE_CHECKING:
 @report("winrate")
 def winrate_report(session: Reader, *, period: Period) -> Report:
     """Deals closed in the period: win rate, cycle length (created → won), why deals are lost."""
-    deal, stage = t.deal, t.stage
-    kind = stage.c.kind
-    closed_in_period = sa.and_(kind.in_([t.WON, t.LOST]), period.clause(deal.c.closed_at))
-    counts = {
-        str(k): int(n)
-        for k, n in session.execute(
-            sa.select(kind, sa.func.count())
-            .select_from(deal)
-            .join(stage, stage.c.id == deal.c.stage_id)
-            .where(closed_in_period)
-            .group_by(kind)
-        ).all()
-    }
+    deal = t.deal
+    stages = stage_rows(session)
+    kind_of = {row.id: row.kind for row in stages}
+    won_stage = deal.c.stage_id.in_([row.id for row in stages if row.kind == t.WON])
+    lost_stage = deal.c.stage_id.in_([row.id for row in stages if row.kind == t.LOST])
+    closed = period.clause(deal.c.closed_at)
+    counts: dict[str, int] = {}
+    for sid, n in session.execute(
+        sa.select(deal.c.stage_id, sa.func.count())
+        .where(sa.or_(won_stage, lost_stage), closed)
+        .group_by(deal.c.stage_id)
+    ).all():
+        counts[kind_of[sid]] = counts.get(kind_of[sid], 0) + int(n)
     won = counts.get(t.WON, 0)
     lost = counts.get(t.LOST, 0)
     won_deals = sa.and_(
-        kind == t.WON,
-        period.clause(deal.c.closed_at),
-        deal.c.created_at.is_not(None),
-        deal.c.closed_at.is_not(None),
+        won_stage, closed, deal.c.created_at.is_not(None), deal.c.closed_at.is_not(None)
     )
     cycle = days_between(session, deal.c.closed_at, deal.c.created_at)
-    base = (
-        sa.select(cycle)
-        .select_from(deal)
-        .join(stage, stage.c.id == deal.c.stage_id)
-        .where(won_deals)
-    )
+    base = sa.select(cycle).where(won_deals)
     n_cycles, avg_cycle = session.execute(
-        sa.select(sa.func.count(), sa.func.avg(cycle))
-        .select_from(deal)
-        .join(stage, stage.c.id == deal.c.stage_id)
-        .where(won_deals)
+        sa.select(sa.func.count(), sa.func.avg(cycle)).where(won_deals)
     ).one()
     median_cycle = None
     if n_cycles:
@@ -64,9 +63,7 @@ def winrate_report(session: Reader, *, period: Period) -> Report:
     reason = sa.func.lower(sa.func.trim(sa.func.coalesce(deal.c.lost_reason, "")))
     reason_rows = session.execute(
         sa.select(reason.label("reason"), sa.func.count().label("n"))
-        .select_from(deal)
-        .join(stage, stage.c.id == deal.c.stage_id)
-        .where(closed_in_period, kind == t.LOST)
+        .where(lost_stage, closed)
         .group_by(reason)
     ).all()
     reasons: dict[str, int] = {}
@@ -77,8 +74,7 @@ def winrate_report(session: Reader, *, period: Period) -> Report:
         str(c): int(v or 0)
         for c, v in session.execute(
             sa.select(deal.c.currency, sa.func.sum(deal.c.amount))
-            .join(stage, stage.c.id == deal.c.stage_id)
-            .where(closed_in_period, kind == t.WON)
+            .where(won_stage, closed)
             .group_by(deal.c.currency)
         ).all()
     }
@@ -96,7 +92,7 @@ def winrate_report(session: Reader, *, period: Period) -> Report:
     )
     for text, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
         loss.rows.append([text, n, percent(n, lost)])
-    conversion = _conversion(session, period)
+    conversion = _conversion(session, period, stages)
     value = Section("Won value", ["currency", "won value"])
     for currency, total in sorted(won_value.items()):
         value.rows.append([currency, money(total, currency)])
@@ -105,27 +101,31 @@ def winrate_report(session: Reader, *, period: Period) -> Report:
     return result
 
 
-def _conversion(session: Reader, period: Period) -> Section:
+def _conversion(session: Reader, period: Period, stages: list[Any]) -> Section:
     """Of the deals that reached each open stage, how many went on to a later one (or won)."""
-    deal, stage, hist = t.deal, t.stage, t.deal_stage_history
-    stages = session.execute(
-        sa.select(stage.c.id, stage.c.name, stage.c.position, stage.c.kind).order_by(
-            stage.c.position
-        )
-    ).all()
+    deal, hist = t.deal, t.deal_stage_history
     progress = [s for s in stages if s.kind != t.LOST]
     order = {s.id: i for i, s in enumerate(progress)}
-    furthest = (
-        sa.select(hist.c.deal_id, sa.func.max(stage.c.position).label("pos"))
-        .join(stage, stage.c.id == hist.c.stage_id)
-        .join(deal, deal.c.id == hist.c.deal_id)
-        .where(stage.c.kind != t.LOST, period.clause(deal.c.created_at))
-        .group_by(hist.c.deal_id)
-        .subquery()
-    )
-    reached_counts: dict[int, int] = dict(
-        session.execute(sa.select(furthest.c.pos, sa.func.count()).group_by(furthest.c.pos)).all()
-    )
+    # The furthest stage each deal reached, from its history alone: the stage's position by a
+    # CASE on its id, and the deals' creation dates joined only when the period asks for them.
+    # On SQLite the history is scanned in table order (+deal_id), not walked through its index.
+    reached_counts: dict[int, int] = {}
+    if progress:
+        position = sa.case({s.id: s.position for s in progress}, value=hist.c.stage_id)
+        deal_id = scanned(session, hist.c.deal_id)
+        furthest = (
+            sa.select(deal_id.label("deal_id"), sa.func.max(position).label("pos"))
+            .where(hist.c.stage_id.in_([s.id for s in progress]))
+            .group_by(deal_id)
+        )
+        if period.start is not None or period.end is not None:
+            furthest = furthest.join(deal, deal.c.id == hist.c.deal_id).where(
+                period.clause(deal.c.created_at)
+            )
+        reached = furthest.subquery()
+        reached_counts = dict(
+            session.execute(sa.select(reached.c.pos, sa.func.count()).group_by(reached.c.pos)).all()
+        )
     position_index = {s.position: order[s.id] for s in progress}
     at_least = [0] * len(progress)
     for pos, n in reached_counts.items():
