@@ -1,13 +1,18 @@
 """The columns quick read paths (reports, look-ups) use, as plain SQLAlchemy Core tables.
 
 ``pycrm.models`` builds SQLModel/pydantic classes for every table, which costs about 0.3 s of
-import on a command that only runs a few queries. Read-only commands need a handful of
-columns, so they describe just those here: same table and column names, same types (datetimes
-go through the one :class:`pycrm.dbtypes.UTCDateTime` the models use too). A test checks every
-column here against the models so the two cannot drift apart.
+import on a command that only runs a few queries. Read-only commands describe just the columns
+they read here: same table and column names, same types (datetimes go through the one
+:class:`pycrm.dbtypes.UTCDateTime` the models use too). The reports read a handful of columns;
+``contact list``, ``contact show`` and ``today`` (:mod:`pycrm.services.views`) print whole
+records, so contacts, deals, follow-ups, meetings and interactions are complete here (less the
+``extra`` JSON nobody shows). A test checks every column here against the models so the two
+cannot drift apart.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -25,6 +30,16 @@ def _id() -> sa.Column[int]:
     return sa.Column("id", sa.Integer, primary_key=True)
 
 
+def _record() -> list[sa.Column[Any]]:
+    """The columns every business table has (pycrm.models.Record)."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("uuid", sa.String),
+        sa.Column("created_at", UTCDateTime),
+        sa.Column("updated_at", UTCDateTime),
+    ]
+
+
 stage = sa.Table(
     "stage",
     metadata,
@@ -39,9 +54,7 @@ stage = sa.Table(
 deal = sa.Table(
     "deal",
     metadata,
-    _id(),
-    sa.Column("created_at", UTCDateTime),
-    sa.Column("updated_at", UTCDateTime),
+    *_record(),
     sa.Column("title", sa.String),
     sa.Column("contact_id", sa.Integer),
     sa.Column("company_id", sa.Integer),
@@ -54,6 +67,10 @@ deal = sa.Table(
     sa.Column("stage_entered_at", UTCDateTime),
     sa.Column("closed_at", UTCDateTime),
     sa.Column("lost_reason", sa.String),
+    sa.Column("source", sa.String),
+    sa.Column("next_step", sa.String),
+    sa.Column("next_step_date", sa.Date),
+    sa.Column("notes", sa.String),
 )
 
 deal_stage_history = sa.Table(
@@ -68,10 +85,12 @@ deal_stage_history = sa.Table(
 interaction = sa.Table(
     "interaction",
     metadata,
-    _id(),
+    *_record(),
     sa.Column("type", sa.String),
     sa.Column("direction", sa.String),
     sa.Column("occurred_at", UTCDateTime),
+    sa.Column("summary", sa.String),
+    sa.Column("body", sa.String),
     sa.Column("contact_id", sa.Integer),
     sa.Column("company_id", sa.Integer),
     sa.Column("deal_id", sa.Integer),
@@ -80,28 +99,104 @@ interaction = sa.Table(
 followup = sa.Table(
     "followup",
     metadata,
-    _id(),
-    sa.Column("created_at", UTCDateTime),
+    *_record(),
+    sa.Column("what", sa.String),
+    sa.Column("due_at", UTCDateTime),
     sa.Column("done_at", UTCDateTime),
+    sa.Column("snoozed_until", UTCDateTime),
+    sa.Column("priority", sa.Integer),
+    sa.Column("contact_id", sa.Integer),
+    sa.Column("deal_id", sa.Integer),
+    sa.Column("rrule", sa.String),
+    sa.Column("notes", sa.String),
 )
 
 meeting = sa.Table(
     "meeting",
     metadata,
-    _id(),
+    *_record(),
+    sa.Column("title", sa.String),
     sa.Column("starts_at", UTCDateTime),
+    sa.Column("ends_at", UTCDateTime),
+    sa.Column("all_day", sa.Boolean),
+    sa.Column("timezone", sa.String),
+    sa.Column("location", sa.String),
+    sa.Column("notes", sa.String),
+    sa.Column("rrule", sa.String),
+    sa.Column("exdates", sa.JSON),
+    sa.Column("deal_id", sa.Integer),
+)
+
+meeting_attendee = sa.Table(
+    "meeting_attendee",
+    metadata,
+    sa.Column("meeting_id", sa.Integer, primary_key=True),
+    sa.Column("contact_id", sa.Integer, primary_key=True),
 )
 
 contact = sa.Table(
     "contact",
     metadata,
-    _id(),
-    sa.Column("created_at", UTCDateTime),
+    *_record(),
     sa.Column("display_name", sa.String),
+    sa.Column("given_name", sa.String),
+    sa.Column("family_name", sa.String),
+    sa.Column("title", sa.String),
+    sa.Column("company_id", sa.Integer),
+    sa.Column("address_street", sa.String),
+    sa.Column("address_city", sa.String),
+    sa.Column("address_region", sa.String),
+    sa.Column("address_postcode", sa.String),
+    sa.Column("address_country", sa.String),
+    sa.Column("birth_year", sa.Integer),
+    sa.Column("birth_month", sa.Integer),
+    sa.Column("birth_day", sa.Integer),
+    sa.Column("notes", sa.String),
+    sa.Column("preferred_channel", sa.String),
     sa.Column("source", sa.String),
     sa.Column("campaign", sa.String),
+    sa.Column("language", sa.String),
+    sa.Column("best_time", sa.String),
     sa.Column("do_not_contact", sa.Boolean),
+    sa.Column("cadence_days", sa.Integer),
+    sa.Column("custom_fields", sa.JSON),
     sa.Column("archived", sa.Boolean),
+)
+
+contact_email = sa.Table(
+    "contact_email",
+    metadata,
+    _id(),
+    sa.Column("contact_id", sa.Integer),
+    sa.Column("email", sa.String),
+    sa.Column("email_key", sa.String),
+    sa.Column("label", sa.String),
+    sa.Column("position", sa.Integer),
+)
+
+contact_phone = sa.Table(
+    "contact_phone",
+    metadata,
+    _id(),
+    sa.Column("contact_id", sa.Integer),
+    sa.Column("number", sa.String),
+    sa.Column("label", sa.String),
+    sa.Column("position", sa.Integer),
+)
+
+tag = sa.Table(
+    "tag",
+    metadata,
+    _id(),
+    sa.Column("name", sa.String),
+    sa.Column("name_key", sa.String),
+)
+
+contact_tag = sa.Table(
+    "contact_tag",
+    metadata,
+    sa.Column("contact_id", sa.Integer, primary_key=True),
+    sa.Column("tag_id", sa.Integer, primary_key=True),
 )
 
 company = sa.Table(

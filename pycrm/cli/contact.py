@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
@@ -82,16 +82,17 @@ def list_(
 
     Example: pycrm contact list --tag vip --sort recent --limit 20
     """
-    from pycrm.services import contacts, refs
+    # Core reads (pycrm.services.views): no models, no ORM, so a quick look stays quick.
+    from pycrm.services import refs, views
     from pycrm.services.errors import ValidationError
 
     if sort not in ("name", "recent", "value"):
         raise ValidationError("--sort", f"{sort!r} is not one of: name, recent, value")
     database = get_context(ctx).database()
-    with database.read() as session:
-        company_id = refs.resolve_company(session, company) if company else None
-        people = contacts.list_contacts(
-            session, tag=tag, company_id=company_id, sort=sort, limit=limit
+    with database.connect() as connection:
+        company_id = refs.resolve_company(connection, company) if company else None
+        people = views.list_contacts(
+            connection, tag=tag, company_id=company_id, sort=sort, limit=limit
         )
     if as_json:
         from pycrm.cli.serialize import contact_json
@@ -124,18 +125,20 @@ def show(
 
     Example: pycrm contact show ana@acme.com
     """
-    from pycrm.models import utcnow
-    from pycrm.services import contacts, deals, followups, interactions, meetings, refs
+    # Core reads (pycrm.services.views): no models, no ORM, so a quick look stays quick.
+    from pycrm.services import refs, views
 
     database = get_context(ctx).database()
-    with database.read() as session:
-        cid = refs.resolve_contact(session, ref)
-        [person] = contacts.summarize(session, [contacts.get_contact(session, cid)])
-        person_deals = deals.list_deals(session, contact_id=cid)
-        promises = followups.list_followups(session, contact_id=cid)
-        now = utcnow()
-        upcoming = meetings.agenda(session, now, now + timedelta(days=365), contact_id=cid)[:3]
-        history = interactions.list_interactions(session, contact_id=cid, limit=10)
+    with database.connect() as connection:
+        cid = refs.resolve_contact(connection, ref)
+        person = views.contact_view(connection, cid)
+        person_deals = views.list_deals(connection, contact_id=cid)
+        promises = views.list_followups(connection, contact_id=cid)
+        now = datetime.now(UTC)
+        upcoming = views.meeting_occurrences(
+            connection, now, now + timedelta(days=365), contact_id=cid
+        )[:3]
+        history = views.list_interactions(connection, contact_id=cid, limit=10)
     if as_json:
         from pycrm.cli.serialize import (
             contact_json,

@@ -93,8 +93,8 @@ def today(
     from pycrm.services import agenda
 
     database = get_context(ctx).database()
-    with database.read() as session:
-        day = agenda.today(session, local_now())
+    with database.connect() as connection:  # Core reads: no models, no ORM
+        day = agenda.today(connection, local_now())
     if as_json:
         from pycrm.cli.serialize import agenda_json
 

@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any
 from pycrm.money import money_json
 
 if TYPE_CHECKING:
+    from pycrm.services import contacts, deals, followups, meetings, views
     from pycrm.services.agenda import Agenda
     from pycrm.services.companies import CompanySummary
-    from pycrm.services.contacts import ContactSummary
-    from pycrm.services.deals import DealSummary
-    from pycrm.services.followups import FollowUpSummary
-    from pycrm.services.meetings import Occurrence
+
+    # The ORM services' summaries, or the Core views of the quick commands (same attributes).
+    ContactSummary = contacts.ContactSummary | views.ContactView
+    DealSummary = deals.DealSummary | views.DealView
+    FollowUpSummary = followups.FollowUpSummary | views.FollowUpView
+    Occurrence = meetings.Occurrence | views.OccurrenceView
 
 
 def local_iso(value: datetime | None) -> str | None:

@@ -1,17 +1,24 @@
-"""The day at a glance: meetings, promises due, deals closing, stale deals, birthdays, people going cold."""
+"""The day at a glance: meetings, promises due, deals closing, stale deals, birthdays, people going cold.
+
+Read on SQLAlchemy Core (:mod:`pycrm.tables`, :mod:`pycrm.services.views`) so `pycrm today`
+imports neither the models nor the ORM; every function takes a Core ``Connection`` or an ORM
+``Session`` (the Today screen passes one).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from pycrm import models as m
-from pycrm.services import deals as deal_service
-from pycrm.services import followups as followup_service
-from pycrm.services import meetings as meeting_service
+from pycrm import tables as t
+from pycrm.services import views
+from pycrm.services.views import DealView, FollowUpView, OccurrenceView, dialect_name
+
+if TYPE_CHECKING:
+    from pycrm.services.views import Queryable
 
 DEFAULT_CADENCE_DAYS = 30  # for people with open deals or a "vip" tag and no cadence of their own
 CLOSING_WITHIN_DAYS = 7
@@ -45,11 +52,11 @@ class Agenda:
     """Everything `pycrm today` and the Today screen show."""
 
     now: datetime
-    meetings: list[meeting_service.Occurrence] = field(default_factory=list)
-    overdue: list[followup_service.FollowUpSummary] = field(default_factory=list)
-    due_today: list[followup_service.FollowUpSummary] = field(default_factory=list)
-    closing_soon: list[deal_service.DealSummary] = field(default_factory=list)
-    stale_deals: list[deal_service.DealSummary] = field(default_factory=list)
+    meetings: list[OccurrenceView] = field(default_factory=list)
+    overdue: list[FollowUpView] = field(default_factory=list)
+    due_today: list[FollowUpView] = field(default_factory=list)
+    closing_soon: list[DealView] = field(default_factory=list)
+    stale_deals: list[DealView] = field(default_factory=list)
     birthdays: list[Birthday] = field(default_factory=list)
     due_touch: list[DueTouch] = field(default_factory=list)
     # How many there are in all, when a section was cut to the limit ("… and 40 more").
@@ -70,22 +77,22 @@ def day_bounds(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def today(session: Session, now: datetime | None = None, *, limit: int = 50) -> Agenda:
+def today(session: Queryable, now: datetime | None = None, *, limit: int = 50) -> Agenda:
     """Build the agenda for ``now``'s local day; each section holds at most ``limit`` items
     (the most urgent first) and ``totals`` says how many there are in all."""
     now = now or datetime.now().astimezone()
     start, end = day_bounds(now)
     agenda = Agenda(now=now)
-    agenda.meetings = meeting_service.agenda(session, start, end)
-    f_t = m.FollowUp.__table__
+    agenda.meetings = views.meeting_occurrences(session, start, end)
+    f_t = t.followup
     open_due = sa.select(sa.func.count()).where(f_t.c.done_at.is_(None))
     agenda.totals["overdue"] = int(session.scalar(open_due.where(f_t.c.due_at < start)) or 0)
     agenda.totals["due_today"] = int(
         session.scalar(open_due.where(f_t.c.due_at >= start, f_t.c.due_at < end)) or 0
     )
-    agenda.overdue = followup_service.list_followups(session, until=start, limit=limit)
-    agenda.due_today = followup_service.list_followups(session, since=start, until=end, limit=limit)
-    agenda.closing_soon = deal_service.list_deals(
+    agenda.overdue = views.list_followups(session, until=start, limit=limit)
+    agenda.due_today = views.list_followups(session, since=start, until=end, limit=limit)
+    agenda.closing_soon = views.list_deals(
         session,
         status="open",
         closing_after=now.date(),
@@ -94,15 +101,13 @@ def today(session: Session, now: datetime | None = None, *, limit: int = 50) -> 
     )
     stale_ids = stale_deal_ids(session, now)
     agenda.totals["stale_deals"] = len(stale_ids)
-    agenda.stale_deals = (
-        deal_service.list_deals(session, deal_ids=stale_ids[:limit]) if stale_ids else []
-    )
+    agenda.stale_deals = views.list_deals(session, deal_ids=stale_ids[:limit]) if stale_ids else []
     agenda.birthdays = birthdays(session, now.date())
     agenda.due_touch, agenda.totals["due_touch"] = due_touch(session, now, limit=limit)
     return agenda
 
 
-def stale_deal_ids(session: Session, now: datetime) -> list[int]:
+def stale_deal_ids(session: Queryable, now: datetime) -> list[int]:
     """Open deals idle (no stage change, edit or linked interaction) longer than their stage
     allows, longest idle first.
 
@@ -110,10 +115,10 @@ def stale_deal_ids(session: Session, now: datetime) -> list[int]:
     deals leave the database (turning 13,000 open deals' dates into Python objects to compare
     them cost ~0.5 s at 100k contacts).
     """
-    i_t, d_t, s_t = m.Interaction.__table__, m.Deal.__table__, m.Stage.__table__
+    i_t, d_t, s_t = t.interaction, t.deal, t.stage
     limits = session.execute(
         sa.select(s_t.c.id, s_t.c.idle_days).where(
-            s_t.c.kind == m.StageKind.OPEN.value, s_t.c.idle_days.is_not(None)
+            s_t.c.kind == t.OPEN, s_t.c.idle_days.is_not(None)
         )
     ).all()
     if not limits:
@@ -127,7 +132,7 @@ def stale_deal_ids(session: Session, now: datetime) -> list[int]:
         .subquery()
     )
     touched = sa.func.coalesce(last_activity.c.at, d_t.c.stage_entered_at)
-    greatest = sa.func.max if session.get_bind().dialect.name == "sqlite" else sa.func.greatest
+    greatest = sa.func.max if dialect_name(session) == "sqlite" else sa.func.greatest
     last = greatest(d_t.c.stage_entered_at, d_t.c.updated_at, touched)
     column_type = d_t.c.updated_at.type
     cutoff = sa.case(
@@ -143,30 +148,27 @@ def stale_deal_ids(session: Session, now: datetime) -> list[int]:
     return [deal_id for (deal_id,) in rows]
 
 
-def stale_deals(session: Session, now: datetime) -> list[deal_service.DealSummary]:
+def stale_deals(session: Queryable, now: datetime) -> list[DealView]:
     """Open deals idle longer than their stage allows."""
     ids = stale_deal_ids(session, now)
     order = {d: i for i, d in enumerate(ids)}
-    found = deal_service.list_deals(session, deal_ids=ids) if ids else []
-    return sorted(found, key=lambda d: order[d.deal.id or 0])
+    found = views.list_deals(session, deal_ids=ids) if ids else []
+    return sorted(found, key=lambda d: order[d.deal.id])
 
 
 def birthdays(
-    session: Session, day: date, within_days: int = BIRTHDAY_WITHIN_DAYS
+    session: Queryable, day: date, within_days: int = BIRTHDAY_WITHIN_DAYS
 ) -> list[Birthday]:
     """Birthdays from ``day`` through the next ``within_days`` days (year optional)."""
     upcoming = [day + timedelta(days=i) for i in range(within_days)]
     pairs = {(d.month, d.day): d for d in upcoming}
+    c_t = t.contact
     rows = session.execute(
         sa.select(
-            m.Contact.id,
-            m.Contact.display_name,
-            m.Contact.birth_year,
-            m.Contact.birth_month,
-            m.Contact.birth_day,
+            c_t.c.id, c_t.c.display_name, c_t.c.birth_year, c_t.c.birth_month, c_t.c.birth_day
         ).where(
-            m.Contact.birth_month.in_(sorted({d.month for d in upcoming})),
-            m.Contact.archived == sa.false(),
+            c_t.c.birth_month.in_(sorted({d.month for d in upcoming})),
+            c_t.c.archived == sa.false(),
         )
     ).all()
     out = []
@@ -179,19 +181,19 @@ def birthdays(
     return sorted(out, key=lambda b: (b.day, b.name))
 
 
-def due_touch(session: Session, now: datetime, *, limit: int = 50) -> tuple[list[DueTouch], int]:
+def due_touch(session: Queryable, now: datetime, *, limit: int = 50) -> tuple[list[DueTouch], int]:
     """People whose cadence has passed since their last logged interaction, most overdue first,
     and how many there are in all.
 
     A contact's own cadence counts; people with open deals or a ``vip`` tag default to 30 days.
     Do-not-contact and archived people never appear.
     """
-    i_t = m.Interaction.__table__
-    tag_t, link = m.Tag.__table__, m.ContactTag.__table__
+    i_t, c_t, d_t, s_t = t.interaction, t.contact, t.deal, t.stage
+    tag_t, link = t.tag, t.contact_tag
     open_deal_people = (
-        sa.select(m.Deal.contact_id)
-        .join(m.Stage, m.Stage.id == m.Deal.stage_id)
-        .where(m.Stage.kind == m.StageKind.OPEN.value, m.Deal.contact_id.is_not(None))
+        sa.select(d_t.c.contact_id)
+        .join(s_t, s_t.c.id == d_t.c.stage_id)
+        .where(s_t.c.kind == t.OPEN, d_t.c.contact_id.is_not(None))
     )
     vip_people = (
         sa.select(link.c.contact_id)
@@ -202,17 +204,17 @@ def due_touch(session: Session, now: datetime, *, limit: int = 50) -> tuple[list
     # on interaction(contact_id, occurred_at)) runs for them alone.
     candidates = (
         sa.select(
-            m.Contact.id,
-            m.Contact.display_name,
-            m.Contact.created_at,
-            sa.func.coalesce(m.Contact.cadence_days, DEFAULT_CADENCE_DAYS).label("cadence"),
+            c_t.c.id,
+            c_t.c.display_name,
+            c_t.c.created_at,
+            sa.func.coalesce(c_t.c.cadence_days, DEFAULT_CADENCE_DAYS).label("cadence"),
         )
-        .where(m.Contact.do_not_contact == sa.false(), m.Contact.archived == sa.false())
+        .where(c_t.c.do_not_contact == sa.false(), c_t.c.archived == sa.false())
         .where(
             sa.or_(
-                m.Contact.cadence_days.is_not(None),
-                m.Contact.id.in_(open_deal_people),
-                m.Contact.id.in_(vip_people),
+                c_t.c.cadence_days.is_not(None),
+                c_t.c.id.in_(open_deal_people),
+                c_t.c.id.in_(vip_people),
             )
         )
         .cte("candidates")
@@ -227,14 +229,17 @@ def due_touch(session: Session, now: datetime, *, limit: int = 50) -> tuple[list
     )
     with_last = (
         sa.select(
-            candidates.c.id, candidates.c.display_name, candidates.c.cadence,
-            candidates.c.created_at, last.c.at.label("last_at"),
+            candidates.c.id,
+            candidates.c.display_name,
+            candidates.c.cadence,
+            candidates.c.created_at,
+            last.c.at.label("last_at"),
         )
         .outerjoin(last, last.c.contact_id == candidates.c.id)
         .subquery("with_last")
     )
     since = sa.func.coalesce(with_last.c.last_at, with_last.c.created_at)
-    if session.get_bind().dialect.name == "sqlite":
+    if dialect_name(session) == "sqlite":
         now_text = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         elapsed_days = sa.func.julianday(now_text) - sa.func.julianday(since)
     else:

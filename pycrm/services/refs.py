@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from pycrm.services.errors import Ambiguous, Candidate, NotFound
 from pycrm.services.search import search
 from pycrm.services.text import fold
 
+if TYPE_CHECKING:  # quick commands resolve REFs on a Core connection, without the ORM
+    from sqlalchemy.orm import Session
+
+    Queryable = Session | sa.Connection
+
 _TABLE = {"contact": "contact", "company": "company", "deal": "deal"}
 
 
-def _by_id(session: Session, kind: str, ref: str) -> int | None:
+def _by_id(session: Queryable, kind: str, ref: str) -> int | None:
     text = ref.strip().lstrip("#")
     if not text.isdigit():
         return None
@@ -24,7 +30,7 @@ def _by_id(session: Session, kind: str, ref: str) -> int | None:
     return int(found[0])
 
 
-def _by_uuid(session: Session, kind: str, ref: str) -> int | None:
+def _by_uuid(session: Queryable, kind: str, ref: str) -> int | None:
     text = ref.strip().lower()
     if len(text) != 36 or text.count("-") != 4:
         return None
@@ -34,7 +40,7 @@ def _by_uuid(session: Session, kind: str, ref: str) -> int | None:
     return int(found[0]) if found else None
 
 
-def resolve(session: Session, kind: str, ref: str) -> int:
+def resolve(session: Queryable, kind: str, ref: str) -> int:
     """The id of the one ``kind`` record ``ref`` names: an id, a UUID, an e-mail, or a search.
 
     Raises NotFound when nothing matches and Ambiguous (with candidates) when several do.
@@ -75,7 +81,7 @@ def resolve(session: Session, kind: str, ref: str) -> int:
     raise Ambiguous(kind, ref, [Candidate(h.id, h.label, h.detail) for h in chosen[:20]])
 
 
-def _candidates(session: Session, kind: str, ids: list[int]) -> list[Candidate]:
+def _candidates(session: Queryable, kind: str, ids: list[int]) -> list[Candidate]:
     from pycrm.services.search import _labels
 
     return [
@@ -84,16 +90,16 @@ def _candidates(session: Session, kind: str, ids: list[int]) -> list[Candidate]:
     ]
 
 
-def resolve_contact(session: Session, ref: str) -> int:
+def resolve_contact(session: Queryable, ref: str) -> int:
     """The contact ``ref`` names (id, e-mail or search)."""
     return resolve(session, "contact", ref)
 
 
-def resolve_company(session: Session, ref: str) -> int:
+def resolve_company(session: Queryable, ref: str) -> int:
     """The company ``ref`` names (id or search)."""
     return resolve(session, "company", ref)
 
 
-def resolve_deal(session: Session, ref: str) -> int:
+def resolve_deal(session: Queryable, ref: str) -> int:
     """The deal ``ref`` names (id or search)."""
     return resolve(session, "deal", ref)

@@ -1,0 +1,392 @@
+"""Read-only views on plain SQLAlchemy Core: the look-ups behind `contact list`, `contact show`
+and `today`.
+
+Importing ``pycrm.models`` (SQLModel and pydantic), configuring the ORM mappers and running ORM
+queries cost a quick command most of a second at 100k contacts (issue 8, figure 3). These
+functions read the same rows through the Core tables of :mod:`pycrm.tables`, on a Core
+``Connection`` (``Database.connect()``) or an ORM ``Session`` alike, and return views with the
+attributes of the ORM services' summaries (``ContactSummary``, ``DealSummary``,
+``FollowUpSummary``, ``Occurrence``), so the CLI's serialisers and tables print them unchanged.
+The record inside each view is a Core ``Row``: its attributes are the table's column names (a
+joined row also carries the linked names, labelled so they never shadow a column).
+
+Each query mirrors its ORM counterpart in :mod:`pycrm.services.contacts`, ``deals``,
+``followups``, ``meetings`` and ``interactions`` (same filters, same order, ties broken the same
+way); tests compare the two on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from pycrm import tables as t
+from pycrm.services import recurrence
+from pycrm.services.errors import NotFound, ValidationError
+from pycrm.services.text import fold
+
+if TYPE_CHECKING:  # the ORM costs ~0.1 s to import; the quick commands do not need it
+    from sqlalchemy.orm import Session
+
+    Queryable = Session | sa.Connection
+
+Record = sa.Row[Any]  # one table row; its attributes are the column names
+
+CHUNK = 900  # ids per IN (…) list: under SQLite's old 999-parameter limit
+
+
+def dialect_name(db: Queryable) -> str:
+    """``sqlite`` or ``postgresql``, for a Core connection or an ORM session."""
+    if isinstance(db, sa.Connection):
+        return db.dialect.name
+    return db.get_bind().dialect.name
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+
+@dataclass
+class ContactView:
+    """A contact with the names of what it links to (the attributes of ``ContactSummary``)."""
+
+    contact: Record
+    company_name: str | None = None
+    emails: list[tuple[str, str | None]] = field(default_factory=list)
+    phones: list[tuple[str, str | None]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    last_interaction_at: datetime | None = None
+    lifetime_value: dict[str, int] = field(default_factory=dict)
+
+
+def contact_record(db: Queryable, contact_id: int) -> Record:
+    """A contact's row by id, or NotFound."""
+    row = db.execute(sa.select(t.contact).where(t.contact.c.id == contact_id)).first()
+    if row is None:
+        raise NotFound("contact", contact_id)
+    return row
+
+
+def contact_view(db: Queryable, contact_id: int) -> ContactView:
+    """One contact with company name, e-mails, phones, tags, last touch and won value."""
+    return summarize_contacts(db, [contact_record(db, contact_id)])[0]
+
+
+def summarize_contacts(db: Queryable, contacts: Sequence[Record]) -> list[ContactView]:
+    """Attach company names, e-mails, phones, tags, last touch and won value, in a few queries
+    (as ``contacts.summarize``)."""
+    ids = [c.id for c in contacts]
+    companies: dict[int, str] = {}
+    emails: dict[int, list[tuple[str, str | None]]] = {}
+    phones: dict[int, list[tuple[str, str | None]]] = {}
+    tags: dict[int, list[str]] = {}
+    last: dict[int, datetime] = {}
+    value: dict[int, dict[str, int]] = {}
+    company_ids = sorted({c.company_id for c in contacts if c.company_id})
+    e_t, p_t, i_t = t.contact_email, t.contact_phone, t.interaction
+    tag_t, link, d_t, s_t = t.tag, t.contact_tag, t.deal, t.stage
+    for start in range(0, max(len(ids), len(company_ids)), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        cchunk = company_ids[start : start + CHUNK]
+        if cchunk:
+            companies.update(
+                (cid, name)
+                for cid, name in db.execute(
+                    sa.select(t.company.c.id, t.company.c.name).where(t.company.c.id.in_(cchunk))
+                )
+            )
+        if not chunk:
+            continue
+        for cid, email, label in db.execute(
+            sa.select(e_t.c.contact_id, e_t.c.email, e_t.c.label)
+            .where(e_t.c.contact_id.in_(chunk))
+            .order_by(e_t.c.contact_id, e_t.c.position)
+        ):
+            emails.setdefault(cid, []).append((email, label))
+        for cid, number, label in db.execute(
+            sa.select(p_t.c.contact_id, p_t.c.number, p_t.c.label)
+            .where(p_t.c.contact_id.in_(chunk))
+            .order_by(p_t.c.contact_id, p_t.c.position)
+        ):
+            phones.setdefault(cid, []).append((number, label))
+        for cid, name in db.execute(
+            sa.select(link.c.contact_id, tag_t.c.name)
+            .join(tag_t, tag_t.c.id == link.c.tag_id)
+            .where(link.c.contact_id.in_(chunk))
+            .order_by(tag_t.c.name)
+        ):
+            tags.setdefault(cid, []).append(name)
+        for cid, at in db.execute(
+            sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at))
+            .where(i_t.c.contact_id.in_(chunk))
+            .group_by(i_t.c.contact_id)
+        ):
+            last[cid] = at
+        for cid, currency, total in db.execute(
+            sa.select(d_t.c.contact_id, d_t.c.currency, sa.func.sum(d_t.c.amount))
+            .join(s_t, s_t.c.id == d_t.c.stage_id)
+            .where(d_t.c.contact_id.in_(chunk), s_t.c.kind == t.WON)
+            .group_by(d_t.c.contact_id, d_t.c.currency)
+        ):
+            value.setdefault(cid, {})[currency] = int(total or 0)
+    return [
+        ContactView(
+            contact=c,
+            company_name=companies.get(c.company_id) if c.company_id else None,
+            emails=emails.get(c.id, []),
+            phones=phones.get(c.id, []),
+            tags=tags.get(c.id, []),
+            last_interaction_at=last.get(c.id),
+            lifetime_value=value.get(c.id, {}),
+        )
+        for c in contacts
+    ]
+
+
+def tag_id(db: Queryable, name: str) -> int | None:
+    """The id of a tag by name (ignoring case and accents), or None."""
+    return db.execute(sa.select(t.tag.c.id).where(t.tag.c.name_key == fold(name))).scalar()
+
+
+def list_contacts(
+    db: Queryable,
+    *,
+    tag: str | None = None,
+    company_id: int | None = None,
+    sort: str = "name",
+    limit: int | None = None,
+    offset: int = 0,
+    include_archived: bool = False,
+) -> list[ContactView]:
+    """People filtered by tag / company, sorted by ``name``, ``recent`` (last touch) or ``value``
+    (as ``contacts.list_contacts``)."""
+    c = t.contact
+    query = sa.select(c)
+    if not include_archived:
+        query = query.where(c.c.archived == sa.false())
+    if tag:
+        tid = tag_id(db, tag)
+        if tid is None:
+            return []
+        link = t.contact_tag
+        query = query.where(c.c.id.in_(sa.select(link.c.contact_id).where(link.c.tag_id == tid)))
+    if company_id is not None:
+        query = query.where(c.c.company_id == company_id)
+    if sort == "recent":
+        i_t = t.interaction
+        last = (
+            sa.select(sa.func.max(i_t.c.occurred_at))
+            .where(i_t.c.contact_id == c.c.id)
+            .scalar_subquery()
+        )
+        query = query.order_by(last.desc().nulls_last(), c.c.display_name)
+    elif sort == "value":
+        d_t, s_t = t.deal, t.stage
+        won = (
+            sa.select(sa.func.coalesce(sa.func.sum(d_t.c.amount), 0))
+            .join(s_t, s_t.c.id == d_t.c.stage_id)
+            .where(d_t.c.contact_id == c.c.id, s_t.c.kind == t.WON)
+            .scalar_subquery()
+        )
+        query = query.order_by(won.desc(), c.c.display_name)
+    elif sort == "name":
+        query = query.order_by(c.c.display_name, c.c.id)
+    else:
+        raise ValidationError("sort", f"{sort!r} is not one of: name, recent, value")
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return summarize_contacts(db, db.execute(query).all())
+
+
+# --- deals, follow-ups, meetings, interactions ----------------------------------------------
+
+
+@dataclass
+class DealView:
+    """A deal with its stage and the names of its contact and company (as ``DealSummary``)."""
+
+    deal: Record
+    stage_name: str
+    stage_kind: str
+    stage_probability: int
+    contact_name: str | None
+    company_name: str | None
+
+    @property
+    def probability(self) -> int:
+        return (
+            self.deal.probability if self.deal.probability is not None else self.stage_probability
+        )
+
+    @property
+    def weighted(self) -> int:
+        """Amount × probability, in minor units (rounded half up)."""
+        return int((self.deal.amount * self.probability + 50) // 100)
+
+
+def list_deals(
+    db: Queryable,
+    *,
+    status: str | None = None,
+    contact_id: int | None = None,
+    closing_before: date | None = None,
+    closing_after: date | None = None,
+    deal_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> list[DealView]:
+    """Deals filtered by status (open / won / lost), contact, expected close or ids, in pipeline
+    order (as ``deals.list_deals``)."""
+    d_t, s_t, c_t, co_t = t.deal, t.stage, t.contact, t.company
+    query = (
+        sa.select(
+            d_t,
+            s_t.c.name.label("stage_name"),
+            s_t.c.kind.label("stage_kind"),
+            s_t.c.probability.label("stage_probability"),
+            c_t.c.display_name.label("contact_name"),
+            co_t.c.name.label("company_name"),
+        )
+        .join(s_t, s_t.c.id == d_t.c.stage_id)
+        .outerjoin(c_t, c_t.c.id == d_t.c.contact_id)
+        .outerjoin(co_t, co_t.c.id == d_t.c.company_id)
+    )
+    if status is not None:
+        if status not in (t.OPEN, t.WON, t.LOST):
+            raise ValidationError("status", "must be open, won or lost")
+        query = query.where(s_t.c.kind == status)
+    if contact_id is not None:
+        query = query.where(d_t.c.contact_id == contact_id)
+    if closing_before is not None:
+        query = query.where(d_t.c.expected_close <= closing_before)
+    if closing_after is not None:
+        query = query.where(d_t.c.expected_close >= closing_after)
+    if deal_ids is not None:
+        query = query.where(d_t.c.id.in_(deal_ids))
+    query = query.order_by(
+        s_t.c.position, d_t.c.expected_close.is_(None), d_t.c.expected_close, d_t.c.id
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        DealView(row, row.stage_name, row.stage_kind, row.stage_probability, row.contact_name,
+                 row.company_name)
+        for row in db.execute(query)
+    ]  # fmt: skip
+
+
+@dataclass
+class FollowUpView:
+    """A follow-up with the names of its person and deal (as ``FollowUpSummary``)."""
+
+    followup: Record
+    contact_name: str | None
+    deal_title: str | None
+
+
+def list_followups(
+    db: Queryable,
+    *,
+    until: datetime | None = None,
+    since: datetime | None = None,
+    contact_id: int | None = None,
+    limit: int | None = None,
+) -> list[FollowUpView]:
+    """Open follow-ups due in a window, soonest first (as ``followups.list_followups``)."""
+    f_t, c_t, d_t = t.followup, t.contact, t.deal
+    query = (
+        sa.select(f_t, c_t.c.display_name.label("contact_name"), d_t.c.title.label("deal_title"))
+        .outerjoin(c_t, c_t.c.id == f_t.c.contact_id)
+        .outerjoin(d_t, d_t.c.id == f_t.c.deal_id)
+        .where(f_t.c.done_at.is_(None))
+    )
+    if until is not None:
+        query = query.where(f_t.c.due_at < until)
+    if since is not None:
+        query = query.where(f_t.c.due_at >= since)
+    if contact_id is not None:
+        query = query.where(f_t.c.contact_id == contact_id)
+    query = query.order_by(f_t.c.due_at, f_t.c.priority.desc(), f_t.c.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [FollowUpView(row, row.contact_name, row.deal_title) for row in db.execute(query)]
+
+
+@dataclass
+class OccurrenceView:
+    """One occurrence of a meeting in a window (as ``meetings.Occurrence``)."""
+
+    meeting: Record
+    starts_at: datetime
+    ends_at: datetime
+    attendees: list[tuple[int, str]] = field(default_factory=list)
+
+
+def meeting_occurrences(
+    db: Queryable, start: datetime, end: datetime, *, contact_id: int | None = None
+) -> list[OccurrenceView]:
+    """Meeting occurrences overlapping [start, end), recurring ones expanded, soonest first
+    (as ``meetings.agenda``)."""
+    mt = t.meeting
+    query = (
+        sa.select(mt)
+        .where(
+            sa.or_(
+                sa.and_(mt.c.starts_at < end, mt.c.ends_at >= start),
+                mt.c.rrule.is_not(None),
+            )
+        )
+        .where(mt.c.starts_at < end)
+    )
+    if contact_id is not None:
+        a_t = t.meeting_attendee
+        query = query.where(
+            mt.c.id.in_(sa.select(a_t.c.meeting_id).where(a_t.c.contact_id == contact_id))
+        )
+    meetings = db.execute(query).all()
+    people = _attendees(db, [row.id for row in meetings])
+    out: list[OccurrenceView] = []
+    for meeting in meetings:
+        length = meeting.ends_at - meeting.starts_at
+        for occ in recurrence.expand(
+            meeting.rrule,
+            meeting.starts_at,
+            start,
+            end,
+            exdates=meeting.exdates,
+            tz=meeting.timezone,
+            duration=length,
+        ):
+            out.append(OccurrenceView(meeting, occ, occ + length, people.get(meeting.id, [])))
+    out.sort(key=lambda o: (o.starts_at, o.meeting.id))
+    return out
+
+
+def _attendees(db: Queryable, meeting_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    a_t, c_t = t.meeting_attendee, t.contact
+    out: dict[int, list[tuple[int, str]]] = {}
+    for start in range(0, len(meeting_ids), CHUNK):
+        chunk = meeting_ids[start : start + CHUNK]
+        for mid, cid, name in db.execute(
+            sa.select(a_t.c.meeting_id, c_t.c.id, c_t.c.display_name)
+            .join(c_t, c_t.c.id == a_t.c.contact_id)
+            .where(a_t.c.meeting_id.in_(chunk))
+            .order_by(c_t.c.display_name)
+        ):
+            out.setdefault(mid, []).append((cid, name))
+    return out
+
+
+def list_interactions(db: Queryable, *, contact_id: int, limit: int | None = 50) -> list[Record]:
+    """A person's interactions, newest first (as ``interactions.list_interactions``)."""
+    i_t = t.interaction
+    query = (
+        sa.select(i_t)
+        .where(i_t.c.contact_id == contact_id)
+        .order_by(i_t.c.occurred_at.desc(), i_t.c.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.execute(query).all())

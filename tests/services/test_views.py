@@ -1,0 +1,185 @@
+"""The Core views of the quick commands read what the ORM services read, field for field.
+
+`contact list`, `contact show` and `today` print :mod:`pycrm.services.views` (Core, no models);
+their JSON and tables must stay what they were when they printed the ORM services' summaries, so
+each view is compared here with its ORM counterpart through the very serialisers the CLI uses.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from pycrm.cli.serialize import (
+    agenda_json,
+    contact_json,
+    deal_json,
+    followup_json,
+    interaction_json,
+    occurrence_json,
+)
+from pycrm.db import Database
+from pycrm.services import (
+    agenda,
+    contacts,
+    deals,
+    followups,
+    interactions,
+    meetings,
+    views,
+)
+
+NOW = datetime(2026, 11, 20, 13, tzinfo=UTC)
+
+
+@pytest.fixture
+def book(database: Database) -> Database:
+    """The demo's year of CRM life plus the awkward cases: recurring meetings, JSON fields,
+    several currencies, archived and do-not-contact people, a person with no company."""
+    from pycrm.demo import seed_demo
+
+    seed_demo(database, contacts=300, seed=5, now=NOW)
+    with database.write("awkward cases") as s:
+        zoe = contacts.create_contact(
+            s, "Zoé Ærøskøbing", emails=[("zoe@example.org", "home"), "zoe@work.example"],
+            tags=["vip", "Ünïcode"], custom_fields={"shoe size": 38, "nested": {"a": [1, 2]}},
+            cadence_days=7, birth_month=11, birth_day=22, notes="line one\nline two",
+        )  # fmt: skip
+        assert zoe.id is not None
+        contacts.create_contact(s, "Archie Archived", archived=True)
+        for currency, amount in (("EUR", 1000), ("USD", 2500), ("EUR", 500)):
+            deal = deals.create_deal(s, f"Zoé {currency}", contact_id=zoe.id, amount=amount,
+                                     currency=currency, expected_close=NOW.date())  # fmt: skip
+            assert deal.id is not None
+            deals.mark_won(s, deal.id, at=NOW - timedelta(days=3))
+        deals.create_deal(s, "Zoé open", contact_id=zoe.id, amount=10, probability=33)
+        meetings.create_meeting(
+            s, "Weekly sync", starts_at=NOW - timedelta(days=30), repeat="weekly",
+            attendees=[zoe.id], location="Room ✓", exdates=[],
+        )  # fmt: skip
+        meetings.create_meeting(s, "One-off", starts_at=NOW + timedelta(hours=2),
+                                attendees=[zoe.id, 1, 2])  # fmt: skip
+        followups.create_followup(s, "Send the quote", due_at=NOW - timedelta(days=1),
+                                  contact_id=zoe.id, priority=2)  # fmt: skip
+        for i in range(12):
+            interactions.log_interaction(
+                s, type="call", summary=f"call {i}", contact_id=zoe.id,
+                occurred_at=NOW - timedelta(days=i, minutes=i), direction="out",
+            )  # fmt: skip
+    return database
+
+
+def _contact_ids(database: Database) -> list[int]:
+    """People worth comparing: the awkward ones and a spread of demo people."""
+    with database.connect() as connection:
+        ids = [p.contact.id for p in views.list_contacts(connection, include_archived=True)]
+    return ids[:: max(1, len(ids) // 25)] + ids[-3:]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"sort": "name"},
+        {"sort": "recent", "limit": 40},
+        {"sort": "value", "limit": 40},
+        {"sort": "name", "limit": 7, "offset": 5},
+        {"tag": "VIP"},
+        {"tag": "unicode"},
+        {"tag": "no such tag"},
+        {"company_id": 1},
+        {"include_archived": True, "sort": "recent"},
+    ],
+    ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()),
+)
+def test_contact_list_is_the_orm_list(book: Database, options: dict[str, Any]) -> None:
+    with book.read() as session:
+        expected = [contact_json(p) for p in contacts.list_contacts(session, **options)]
+    with book.connect() as connection:
+        got = [contact_json(p) for p in views.list_contacts(connection, **options)]
+    assert got == expected
+    if "no such tag" not in options.values():
+        assert got, options
+
+
+def test_contact_show_parts_are_the_orm_parts(book: Database) -> None:
+    now = NOW - timedelta(days=10)
+    compared = 0
+    for cid in _contact_ids(book):
+        with book.read() as session:
+            [person] = contacts.summarize(session, [contacts.get_contact(session, cid)])
+            name = person.contact.display_name
+            expected = {
+                "contact": contact_json(person),
+                "deals": [deal_json(d) for d in deals.list_deals(session, contact_id=cid)],
+                "followups": [
+                    followup_json(f, NOW) for f in followups.list_followups(session, contact_id=cid)
+                ],
+                "meetings": [
+                    occurrence_json(o)
+                    for o in meetings.agenda(
+                        session, now, now + timedelta(days=365), contact_id=cid
+                    )
+                ],
+                "interactions": [
+                    interaction_json(i, name)
+                    for i in interactions.list_interactions(session, contact_id=cid, limit=10)
+                ],
+            }
+        with book.connect() as connection:
+            got = {
+                "contact": contact_json(views.contact_view(connection, cid)),
+                "deals": [deal_json(d) for d in views.list_deals(connection, contact_id=cid)],
+                "followups": [
+                    followup_json(f, NOW) for f in views.list_followups(connection, contact_id=cid)
+                ],
+                "meetings": [
+                    occurrence_json(o)
+                    for o in views.meeting_occurrences(
+                        connection, now, now + timedelta(days=365), contact_id=cid
+                    )
+                ],
+                "interactions": [
+                    interaction_json(i, name)
+                    for i in views.list_interactions(connection, contact_id=cid, limit=10)
+                ],
+            }
+        assert got == expected, cid
+        compared += sum(1 for part in got.values() if part)
+    assert compared > 40  # the comparison saw deals, follow-ups, meetings and interactions
+
+
+def _orm_agenda(session: Any, now: datetime, limit: int) -> agenda.Agenda:
+    """The agenda as `today` built it from the ORM services before it moved to Core."""
+    start, end = agenda.day_bounds(now)
+    day = agenda.Agenda(now=now)
+    day.meetings = meetings.agenda(session, start, end)  # type: ignore[assignment]
+    every = followups.list_followups(session, until=start)
+    today = followups.list_followups(session, since=start, until=end)
+    day.totals["overdue"], day.totals["due_today"] = len(every), len(today)
+    day.overdue, day.due_today = every[:limit], today[:limit]  # type: ignore[assignment]
+    day.closing_soon = deals.list_deals(  # type: ignore[assignment]
+        session, status="open", closing_after=now.date(),
+        closing_before=now.date() + timedelta(days=agenda.CLOSING_WITHIN_DAYS), limit=limit,
+    )  # fmt: skip
+    stale = agenda.stale_deal_ids(session, now)
+    day.totals["stale_deals"] = len(stale)
+    day.stale_deals = deals.list_deals(session, deal_ids=stale[:limit]) if stale else []  # type: ignore[assignment]
+    day.birthdays = agenda.birthdays(session, now.date())
+    day.due_touch, day.totals["due_touch"] = agenda.due_touch(session, now, limit=limit)
+    return day
+
+
+@pytest.mark.parametrize("limit", [50, 3])
+@pytest.mark.parametrize("offset_days", [0, -2, 5])
+def test_today_is_the_orm_today(book: Database, limit: int, offset_days: int) -> None:
+    now = (NOW + timedelta(days=offset_days)).astimezone()
+    with book.read() as session:
+        expected = agenda_json(_orm_agenda(session, now, limit))
+        on_session = agenda_json(agenda.today(session, now, limit=limit))
+    with book.connect() as connection:
+        got = agenda_json(agenda.today(connection, now, limit=limit))
+    assert got == expected
+    assert on_session == expected  # the Today screen passes an ORM session
+    assert sum(len(v) for v in got.values() if isinstance(v, list)) > 5
