@@ -138,8 +138,8 @@ class PycrmApp(App[None]):
         super().__init__()
         self.database = database
         self.fixed_now = now
-        # Start reading today's agenda now, while Textual sets up the terminal (the threads also
-        # pay for importing the models, ~0.4 s); the Today screen claims it when it first loads.
+        # Start reading today's agenda now, while Textual sets up the terminal (on Core: the
+        # models are imported only once it is drawn); the Today screen claims it when it loads.
         self._prefetch: data.TodayPrefetch | None = data.TodayPrefetch(database, self.now())
         self._created = time.monotonic()
         if reports_available():

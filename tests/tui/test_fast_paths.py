@@ -4,6 +4,8 @@ searches that never pile up while one is running."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -142,6 +144,33 @@ def test_today_paints_its_frame_before_the_agenda_arrives(
             assert "loading" not in shown(screen.query_one("#today-list", OptionList))
 
     asyncio.run(main())
+
+
+def test_today_reads_its_agenda_without_the_models(demo_db: Database) -> None:
+    """The start-up path stays off SQLModel and the ORM (~0.4 s of import that held the
+    interpreter lock while the first screen was drawn); they load in the background after."""
+    script = f"""
+import asyncio, sys
+from datetime import datetime
+from pycrm.db import open_database
+from pycrm.tui.app import PycrmApp, create_app
+
+PycrmApp.warm_up = lambda self: None  # the background import that follows a whole agenda
+app = create_app(open_database({str(demo_db.path)!r}), now=datetime.fromisoformat(
+    {FIXED_NOW.isoformat()!r}))
+
+async def main():
+    async with app.run_test() as pilot:
+        while not getattr(app.screen, "complete", False):
+            await pilot.pause(0.01)
+
+asyncio.run(main())
+print(sorted(m for m in ("pycrm.models", "sqlmodel", "sqlalchemy.orm") if m in sys.modules))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_today_shows_parts_as_they_arrive(demo_db: Database) -> None:
