@@ -115,6 +115,7 @@ def main() -> None:
 
         def once(name: str = name, period: Period = period, options: dict = options) -> None:  # type: ignore[type-arg]
             with database.connect() as connection:
+                connection.exec_driver_sql("PRAGMA mmap_size=1073741824")  # as the CLI reads
                 run_report(connection, name, period, **options)
 
         took = timed(once, args.runs)
@@ -139,6 +140,9 @@ def wall(command: list[str], runs: int) -> float:
 
 def cli_walls(path: Path, runs: int) -> None:
     """``pycrm report NAME`` as a person runs it, against the cost of importing its libraries."""
+    bare = wall([sys.executable, "-c", "import sqlalchemy"], runs)
+    label = 'python -c "import sqlalchemy"'
+    print(f"  {label:<42} {bare * 1000:7.0f} ms")
     floor = wall([sys.executable, "-c", "import sqlalchemy, typer"], runs)
     label = 'python -c "import sqlalchemy, typer"'
     print(f"  {label:<42} {floor * 1000:7.0f} ms  (floor)")
