@@ -3,7 +3,10 @@
 SQLite uses the FTS5 ``search_index``; user text is split into word tokens and each is quoted,
 so nothing a person types is read as FTS syntax (``NEAR(``, ``AND``, ``"``, ``*``…). Results are
 ranked exact > prefix > other field matches, and when nothing matches a rapidfuzz pass over names
-catches typos ("gonsalves" finds Gonçalves). PostgreSQL uses ILIKE over unaccent()ed text.
+catches typos ("gonsalves" finds Gonçalves). PostgreSQL runs the same passes on indexes of
+the accent-folded text (migrations 0003 and 0004): word indexes of names (tsvector, each word
+quoted as a lexeme, never parsed as tsquery syntax), trigram indexes for words anywhere, and
+near spellings of each word for typos; bound parameters throughout.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ def search(
         found = _sqlite_candidates(session, tokens, wanted, max(limit * 3, 60))
         hits = _describe(session, found, tokens)
     else:
-        hits = _postgres_hits(session, tokens, wanted, max(limit * 3, 60), limit)
+        hits = _postgres_hits(session, tokens, wanted, limit)
     if not hits and fuzzy:
         hits = _fuzzy(session, " ".join(tokens), wanted, limit)
     ranked = sorted(hits, key=lambda h: (-h.score, h.label.casefold(), h.id))
@@ -171,8 +174,8 @@ def _lexeme(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-# Every kind's search result in one row shape, so that a single statement finds and describes
-# the candidates of all kinds (one round trip instead of one per kind and per look-up):
+# Every kind's search result in one row shape, so that a single statement describes the hits
+# of all kinds (one round trip instead of one per kind and per look-up):
 # (kind code, id, uuid, label, a, b, amount, currency, e-mails); ``{ids}`` is a query of ids.
 _PG_DESCRIBE = {
     "contact": (
@@ -194,24 +197,50 @@ _PG_DESCRIBE = {
 }
 
 
-def _pg_hit(row: Sequence[Any], tokens: list[str], base: float = 0.0) -> SearchHit:
-    """A SearchHit from a ``_PG_DESCRIBE`` row, scored as ``_describe`` scores SQLite's."""
+def _pg_hit(row: Sequence[Any], score: float) -> SearchHit:
+    """A SearchHit from a ``_PG_DESCRIBE`` row, with details shown as ``_labels`` shows them."""
     code, record_id, uuid, label, a, b, amount, currency, emails = row
     kind = KINDS[int(code)]
     if kind == "contact":
-        extra = list(emails or [])
-        detail = " · ".join(x for x in (extra[0] if extra else None, a) if x)
+        detail = " · ".join(x for x in ((emails or [None])[0], a) if x)
     elif kind == "company":
         detail = " · ".join(x for x in (a, b) if x)
-        extra = [a or ""]
     else:
         from pycrm.money import format_money
 
         detail = f"{a} · {format_money(amount, currency)}"
-        extra = []
-    tier = _tier(str(label), extra, tokens) if tokens else 1
-    score = tier * 1000.0 + (2 - _KIND_CODE[kind]) * 100.0 + base
     return SearchHit(kind, int(record_id), str(uuid), str(label), detail, score)
+
+
+# Each kind's candidates as (kind code, id, name, domain): enough to rank them with ``_tier``,
+# so that only the few shown are described. A contact's e-mails, the other text ``_tier`` reads,
+# can never equal a query (it has no "@"), so they are not fetched for ranking.
+_PG_RANKED = {
+    "contact": "SELECT 0, c.id, c.display_name::text, NULL::text "
+    "FROM ({ids}) AS m JOIN contact c ON c.id = m.id",
+    "company": "SELECT 1, co.id, co.name::text, co.domain::text "
+    "FROM ({ids}) AS m JOIN company co ON co.id = m.id",
+    "deal": "SELECT 2, d.id, d.title::text, NULL::text FROM ({ids}) AS m JOIN deal d ON d.id = m.id",
+}
+
+
+def _pg_describe_best(
+    session: Queryable, scores: dict[tuple[str, int], tuple[float, str]], limit: int
+) -> list[SearchHit]:
+    """The ``limit`` best-scored candidates ((kind, id) → (score, label)), described in one
+    statement."""
+    best = sorted(scores.items(), key=lambda kv: (-kv[1][0], kv[1][1].casefold(), kv[0][1]))
+    by_kind: dict[str, list[int]] = {}
+    for (kind, record_id), _score in best[:limit]:
+        by_kind.setdefault(kind, []).append(record_id)
+    id_queries = {
+        kind: "SELECT id FROM (VALUES " + ",".join(f"({int(i)})" for i in ids) + ") AS v(id)"
+        for kind, ids in by_kind.items()
+    }
+    return [
+        _pg_hit(row, scores[(KINDS[row[0]], row[1])][0])
+        for row in _pg_described(session, id_queries, {})
+    ]
 
 
 def _pg_described(
@@ -225,17 +254,19 @@ def _pg_described(
 
 
 def _postgres_hits(
-    session: Queryable, tokens: list[str], kinds: list[str], wanted: int, limit: int
+    session: Queryable, tokens: list[str], kinds: list[str], limit: int
 ) -> list[SearchHit]:
     """Candidates found and described by the cheapest passes that can fill the first ``limit``.
 
     As on SQLite: 1. every token a whole word of the name, 2. every token the start of a word
     of the name (both exact look-ups in the word indexes), 3. every token anywhere (name, notes,
-    title, e-mail, phone, tag; the trigram indexes). Each pass is one statement that finds and
-    describes the candidates of every kind, each kind stopping at ``wanted`` rows. A later pass
-    can only add lower tiers (2 for prefixes, 1 for other fields), so it runs only while fewer
-    than ``limit`` hits rank at or above what it could add: "silva" costs one round trip and
-    never reads the thousands of rows that merely contain "silva" somewhere.
+    title, e-mail, phone, tag; the trigram indexes). Each pass is one statement that finds the
+    candidates of every kind with just what ranks them, each kind stopping at ``limit`` rows
+    (within a pass, any ``limit`` of a kind rank alike; SQLite's unranked passes pick as
+    arbitrarily). A later pass can only add lower tiers (2 for prefixes, 1 for other fields),
+    so it runs only while fewer than ``limit`` hits rank above what it could add; one more
+    statement describes the ``limit`` best. "silva" costs two round trips and never reads the
+    thousands of rows that merely contain "silva" somewhere.
 
     A word of three letters or more may appear anywhere; a shorter one must start a word of the
     name, as on SQLite ("jo" finds João, not every "major").
@@ -247,18 +278,22 @@ def _postgres_hits(
     for i, token in enumerate(tokens):
         params[f"t{i}"] = _like(token)
         params[f"r{i}"] = "(^| )" + re.escape(token)  # tokens are \w+ only; escaped regardless
-    hits: dict[tuple[str, int], SearchHit] = {}
+    scores: dict[tuple[str, int], tuple[float, str]] = {}
     # (pass, the score from which a hit outranks anything the next pass can add: whole words
     # (tier 2.5) beat prefixes (tier 2, at most 2200 with the kind bonus), which beat matches
     # in other fields (tier 1, at most 1200))
     for pass_, outranks in (("words", 2500.0), ("prefixes", 2000.0), ("anywhere", 0.0)):
-        queries = {k: _pg_pass_ids(pass_, k, tokens, wanted) for k in kinds}
-        for row in _pg_described(session, queries, params):
-            hit = _pg_hit(row, tokens)
-            hits.setdefault((hit.kind, hit.id), hit)
-        if len(hits) >= wanted or sum(h.score >= outranks for h in hits.values()) >= limit:
+        sql = " UNION ALL ".join(
+            _PG_RANKED[k].format(ids=_pg_pass_ids(pass_, k, tokens, limit)) for k in kinds
+        )
+        for code, record_id, label, domain in session.execute(sa.text(sql), params).all():
+            key = (KINDS[code], record_id)
+            if key not in scores:
+                tier = _tier(label, [domain or ""] if domain else [], tokens)
+                scores[key] = (tier * 1000.0 + (2 - code) * 100.0, label)
+        if sum(s >= outranks for s, _ in scores.values()) >= limit:
             break
-    return list(hits.values())
+    return _pg_describe_best(session, scores, limit)
 
 
 def _pg_pass_ids(pass_: str, kind: str, tokens: list[str], wanted: int) -> str:
@@ -420,8 +455,9 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
     """Typo-tolerant pass when exact and prefix matching found nothing.
 
     SQLite: each query word is replaced by the closest words of the index vocabulary (rapidfuzz
-    over distinct terms, milliseconds at 100k contacts), then searched again. PostgreSQL:
-    rapidfuzz over the names themselves.
+    over distinct terms, milliseconds at 100k contacts), then searched again. PostgreSQL: names
+    with a word one edit away from each typed word (word indexes), else names sharing trigrams
+    with the query; rapidfuzz ranks them.
     """
     from rapidfuzz import fuzz, process
 
@@ -476,31 +512,127 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
             )
             for h in hits
         ]
-    # PostgreSQL: names sharing enough trigrams with what was typed come from the trigram
-    # indexes (a low threshold, so transpositions like "smtih" still qualify); rapidfuzz then
-    # ranks those few as on SQLite. Fetching every name to rank it in Python took 2-3 s at 100k.
-    # One statement gathers every kind's closest names, one more describes the chosen few.
-    session.execute(sa.text("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)"))
-    closest = " UNION ALL ".join(
-        f"(SELECT {_KIND_CODE[kind]}, id, {name} FROM {table} WHERE :q <% {name} "
-        f"ORDER BY word_similarity(:q, {name}) DESC LIMIT 500)"
-        for kind in kinds
-        for table, name in [PG_NAMES[kind]]
-    )
-    choices: dict[str, dict[int, str]] = {kind: {} for kind in kinds}
-    for code, record_id, label in session.execute(sa.text(closest), {"q": query}):
-        choices[KINDS[code]][record_id] = fold(label)
+    # PostgreSQL, first: names with, for each typed word, a word one edit away (a letter missed,
+    # doubled, swapped or mistyped: "gonsalves" → goncalves, "smtih" → smith), as exact look-ups
+    # of the near spellings in the word indexes (~0.5 ms at 100k contacts). Words shorter than
+    # four letters must be typed right, as on SQLite, where a one-letter change to them is below
+    # the closeness it asks of a word.
+    #
+    # Typo hits all rank in tier 1, people before companies before deals, so each kind is only
+    # looked up while the kinds before it found fewer than ``limit``.
+    ordered = sorted(kinds, key=_KIND_CODE.__getitem__)
+    near = [_near_spellings(t) if len(t) >= 4 else {t} for t in tokens]
     found: dict[tuple[str, int], float] = {}
-    for kind in kinds:
+    if any(len(n) > 1 for n in near) and sum(len(n) for n in near) <= MAX_NEAR_SPELLINGS:
+        params: dict[str, object] = {}
+        for i, spellings in enumerate(near):
+            spelled = sorted(spellings)
+            for j in range(0, len(spelled), NEAR_PER_LOOKUP):
+                chunk = spelled[j : j + NEAR_PER_LOOKUP]
+                params[f"n{i}_{j // NEAR_PER_LOOKUP}"] = " | ".join(map(_lexeme, chunk))
+        # Every word typed must be near a word of the name: AND over the words, and for each
+        # word an OR over its look-ups.
+        groups = [[k for k in params if k.startswith(f"n{i}_")] for i in range(len(near))]
+        for kind in ordered:
+            statement = sa.text(_near_names(kind, groups))
+            found.update(_closest(session, statement, params, query, kind, limit, 0))
+            if len(found) >= limit:
+                break
+    if not found:
+        # Then names sharing enough trigrams with what was typed, from the trigram indexes (a
+        # low threshold, so two mistakes in a long word still qualify; it re-checks thousands of
+        # names at 100k contacts, 20-50 ms); rapidfuzz ranks the closest. Fetching every name to
+        # rank it in Python took 2-3 s at 100k.
+        session.execute(
+            sa.text("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
+        )
+        for kind in ordered:
+            table, name = PG_NAMES[kind]
+            statement = sa.text(
+                f"SELECT {_KIND_CODE[kind]}, id, {name} FROM {table} WHERE :q <% {name} "
+                f"ORDER BY word_similarity(:q, {name}) DESC LIMIT 500"
+            )
+            found.update(_closest(session, statement, {"q": query}, query, kind, limit, 80))
+            if len(found) >= limit:
+                break
+    # Ranked as ``_describe`` ranks SQLite's typo hits before the caller re-ranks them: tier 1,
+    # people first, then closeness.
+    scores = {
+        key: (1000.0 + (2 - _KIND_CODE[key[0]]) * 100.0 + closeness, "")
+        for key, closeness in found.items()
+    }
+    return _pg_describe_best(session, scores, len(scores))
+
+
+# Near spellings of a query's words sent to one search at most (a nine-letter word has ~500),
+# and per index look-up: GIN's work for one look-up grows faster than its number of words, so
+# ten look-ups of 50 words cost a quarter of one of 500 (3 ms against 14 ms at 100k contacts).
+MAX_NEAR_SPELLINGS = 3000
+NEAR_PER_LOOKUP = 50
+
+
+def _near_names(kind: str, groups: list[list[str]]) -> str:
+    """(kind code, id, name) of up to CANDIDATES records of ``kind`` whose name has, for every
+    group of bind parameters, a word in one of the group's tsqueries."""
+    table, name = PG_NAMES[kind]
+    words = PG_WORDS[kind][1]
+    # Each tsquery comes from a sub-select so the planner, which cannot estimate dozens of
+    # alternatives (it guessed 76% of the names for "smtih" and read them all: 1-5 s), uses
+    # the index; UNION ALL keeps the look-ups apart (an OR made one slow look-up of them).
+    first, *others = groups
+    branches = []
+    for key in first:
+        conditions = [f"{words} @@ (SELECT CAST(:{key} AS tsquery))"]
+        conditions += [
+            "(" + " OR ".join(f"{words} @@ (SELECT CAST(:{k} AS tsquery))" for k in group) + ")"
+            for group in others
+        ]
+        branches.append(
+            f"(SELECT id, {name} AS folded FROM {table} WHERE {' AND '.join(conditions)} "
+            f"LIMIT {CANDIDATES})"
+        )
+    return (
+        f"(SELECT {_KIND_CODE[kind]}, id, folded FROM ({' UNION ALL '.join(branches)}) AS near "
+        f"LIMIT {CANDIDATES})"
+    )
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _near_spellings(word: str) -> set[str]:
+    """The word and every spelling one edit away: a letter deleted, inserted, replaced, or
+    swapped with the next one."""
+    letters = set(_LETTERS) | set(word)
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    near = {word}
+    near.update(a + b[1:] for a, b in splits if b)
+    near.update(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1)
+    near.update(a + c + b[1:] for a, b in splits if b for c in letters)
+    near.update(a + c + b for a, b in splits for c in letters)
+    return near
+
+
+def _closest(
+    session: Queryable,
+    statement: sa.TextClause,
+    params: dict[str, object],
+    query: str,
+    kind: str,
+    limit: int,
+    cutoff: int,
+) -> dict[tuple[str, int], float]:
+    """The ``limit`` names of ``statement``'s (kind code, id, name) rows that rapidfuzz finds
+    closest to ``query``, with their closeness (0-1)."""
+    from rapidfuzz import fuzz, process
+
+    choices = {
+        record_id: fold(label)
+        for _code, record_id, label in session.execute(statement, params).all()
+    }
+    return {
+        (kind, record_id): float(score) / 100.0
         for _choice, score, record_id in process.extract(
-            query, choices[kind], scorer=fuzz.partial_ratio, score_cutoff=80, limit=limit
-        ):
-            found[(kind, record_id)] = float(score) / 100.0
-    id_queries: dict[str, str] = {}
-    for kind in kinds:
-        ids = [record_id for (k, record_id) in found if k == kind]
-        if ids:
-            values = ",".join(f"({int(i)})" for i in ids)
-            id_queries[kind] = f"SELECT id FROM (VALUES {values}) AS v(id)"
-    described = _pg_described(session, id_queries, {})
-    return [_pg_hit(row, [], found[(KINDS[row[0]], row[1])]) for row in described]
+            query, choices, scorer=fuzz.partial_ratio, score_cutoff=cutoff, limit=limit
+        )
+    }

@@ -66,6 +66,8 @@ def test_finds_companies_deals_emails_phones_tags(people: Database) -> None:
 
 def test_typo_falls_back_to_fuzzy(people: Database) -> None:
     assert labels(people, "gonsalves") == ["José Gonçalves"]
+    assert labels(people, "gonçalevs") == ["José Gonçalves"]  # swapped letters
+    assert labels(people, "acme renewl") == ["Acme renewal"]  # a deal: people had none
 
 
 @pytest.mark.parametrize(
