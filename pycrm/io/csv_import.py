@@ -10,12 +10,13 @@ from __future__ import annotations
 import codecs
 import csv
 import gc
+import itertools
 import marshal
 import pickle
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -668,19 +669,63 @@ def _plan_rows(
             _, headers = next(rows)
         except StopIteration as exc:
             raise ImportError_(f"{source}: the file is empty") from exc
-        headers = [h.strip() for h in headers]
-        if not any(headers):
-            raise ImportError_(f"{source}:1: the header row is empty")
-        mapping = dict(saved_mapping or {})
-        if mapping:
-            missing = [h for h in headers if h not in mapping]
-            mapping.update(
-                {h: t for h, t in map_headers(missing, preset).items()} if missing else {}
-            )
-            mapping.update(overrides or {})
-        else:
-            mapping = map_headers(headers, preset, overrides)
-        plan = Plan(source=source, encoding=chosen, delimiter=sep, mapping=mapping, headers=headers)
+    headers = [h.strip() for h in headers]
+    if not any(headers):
+        raise ImportError_(f"{source}:1: the header row is empty")
+    mapping = dict(saved_mapping or {})
+    if mapping:
+        missing = [h for h in headers if h not in mapping]
+        mapping.update({h: t for h, t in map_headers(missing, preset).items()} if missing else {})
+        mapping.update(overrides or {})
+    else:
+        mapping = map_headers(headers, preset, overrides)
+    plan = Plan(source=source, encoding=chosen, delimiter=sep, mapping=mapping, headers=headers)
+    reader = _ChunkReader(path, source, chosen, sep, headers, mapping, region, date_order)
+    matcher = _Matcher(session, plan, on_duplicate)
+    workers = _worker_count(path)
+    try:
+        chunks = _parallel_chunks(reader, workers) if workers > 1 else reader.chunks()
+        for count, valid, rejected in chunks:
+            plan.rows += count
+            plan.rejected.extend(rejected)
+            matcher.feed(valid)
+            if progress:
+                progress(plan.rows)
+    except BaseException:
+        plan.close()
+        raise
+    finally:
+        matcher.seen_in_file.close()
+    if plan.rows == 0:
+        plan.close()
+        raise ImportError_(f"{source}: only a header row, no contacts to import")
+    plan.new_companies = sorted(matcher.new_company_names.values(), key=fold)
+    return plan
+
+
+_Parsed = list[tuple[int, contact_service.NewContact, str | None]]
+_Chunk = tuple[int, _Parsed, list[Problem]]  # (rows read, valid rows, rejected rows)
+
+
+class _ChunkReader:
+    """Reads and validates the file's records ``CHUNK_ROWS`` at a time (``chunks``)."""
+
+    def __init__(
+        self, path: Path, source: str, encoding: str, sep: str, headers: list[str],
+        mapping: dict[str, str], region: str, date_order: str,
+    ) -> None:  # fmt: skip
+        self.path, self.source, self.encoding, self.sep = path, source, encoding, sep
+        self.headers, self.mapping = headers, mapping
+        self.region, self.date_order = region, date_order
+
+    def chunks(self, part: int = 0, parts: int = 1) -> Iterator[_Chunk]:
+        """(rows, valid, rejected) for every ``parts``-th chunk of records from the ``part``-th.
+
+        Every reader parses the whole file (cheap next to validation), so chunk boundaries and
+        line numbers are the same whichever process validates a chunk.
+        """
+        headers, mapping = self.headers, self.mapping
+        region, date_order = self.region, self.date_order
         # Per column: its index and target, with ignored columns left out (a later duplicate
         # header wins over an earlier one, as a dict of the row's cells would have it).
         last_index = {h: i for i, h in enumerate(headers)}
@@ -690,69 +735,177 @@ def _plan_rows(
             if last_index[h] == i and mapping.get(h, "ignore") != "ignore"
         ]
         width = len(headers)
-        matcher = _Matcher(session, plan, on_duplicate)
-        chunk: list[tuple[int, contact_service.NewContact, str | None]] = []
-        try:
-            for line, cells in rows:
-                if not any(c.strip() for c in cells):
+        with open_text(self.path, self.encoding) as handle:
+            rows = read_rows(handle, self.source, self.sep)
+            next(rows)  # the header
+            index = 0
+            while True:
+                block = list(itertools.islice(rows, CHUNK_ROWS))
+                if not block:
+                    return
+                mine = index % parts == part
+                index += 1
+                if not mine:
                     continue
-                plan.rows += 1
-                if len(cells) > width:
-                    raw = dict(zip(headers, cells, strict=False))
-                    plan.rejected.append(
-                        Problem(line, "(row)", f"{len(cells)} cells but {width} columns", raw)
-                    )
-                    continue
-                values: dict[str, list[str]] = {}
-                custom: dict[str, str] = {}
-                ncells = len(cells)
-                for index, target in columns:
-                    if index >= ncells:
+                count = 0
+                valid: _Parsed = []
+                rejected: list[Problem] = []
+                for line, cells in block:
+                    if not any(c.strip() for c in cells):
                         continue
-                    cell = cells[index]
-                    if not cell.strip():
+                    count += 1
+                    if len(cells) > width:
+                        raw = dict(zip(headers, cells, strict=False))
+                        rejected.append(
+                            Problem(line, "(row)", f"{len(cells)} cells but {width} columns", raw)
+                        )
                         continue
-                    if cell[:1] == "'" and cell[1:2] in ("=", "@", "+", "-", "\t", "\r"):
-                        cell = cell[1:]  # undo our export's formula neutralising
-                    if target.startswith("custom:"):
-                        custom[target[7:]] = cell.strip()
-                    elif target in values:
-                        values[target].append(cell)
-                    else:
-                        values[target] = [cell]
-                try:
-                    contact, company = row_to_contact(
-                        values, custom, region=region, date_order=date_order
-                    )
-                except ValidationError as exc:
-                    column = next(
-                        (
-                            h
-                            for h, t in mapping.items()
-                            if t == exc.field or t.startswith(exc.field)
-                        ),
-                        exc.field,
-                    )
-                    raw = dict(zip(headers, cells, strict=False))
-                    plan.rejected.append(Problem(line, column, exc.reason, raw))
-                    continue
-                chunk.append((line, contact, company))
-                if len(chunk) >= CHUNK_ROWS:
-                    matcher.feed(chunk)
-                    chunk = []
-                if progress and plan.rows % 1000 == 0:
-                    progress(plan.rows)
-            matcher.feed(chunk)
-        except BaseException:
-            plan.close()
-            raise
-        finally:
-            matcher.seen_in_file.close()
-    if plan.rows == 0:
-        plan.close()
-        raise ImportError_(f"{source}: only a header row, no contacts to import")
-    plan.new_companies = sorted(matcher.new_company_names.values(), key=fold)
-    return plan
+                    values: dict[str, list[str]] = {}
+                    custom: dict[str, str] = {}
+                    ncells = len(cells)
+                    for i, target in columns:
+                        if i >= ncells:
+                            continue
+                        cell = cells[i]
+                        if not cell.strip():
+                            continue
+                        if cell[:1] == "'" and cell[1:2] in ("=", "@", "+", "-", "\t", "\r"):
+                            cell = cell[1:]  # undo our export's formula neutralising
+                        if target.startswith("custom:"):
+                            custom[target[7:]] = cell.strip()
+                        elif target in values:
+                            values[target].append(cell)
+                        else:
+                            values[target] = [cell]
+                    try:
+                        contact, company = row_to_contact(
+                            values, custom, region=region, date_order=date_order
+                        )
+                    except ValidationError as exc:
+                        column = next(
+                            (
+                                h
+                                for h, t in mapping.items()
+                                if t == exc.field or t.startswith(exc.field)
+                            ),
+                            exc.field,
+                        )
+                        raw = dict(zip(headers, cells, strict=False))
+                        rejected.append(Problem(line, column, exc.reason, raw))
+                        continue
+                    valid.append((line, contact, company))
+                yield count, valid, rejected
+
+
+PARALLEL_MIN_BYTES = 2_000_000  # smaller files are validated in-process (a fork costs ~50 ms)
+
+
+def _worker_count(path: Path) -> int:
+    """How many processes validate the file: two on a machine with two cores or more."""
+    import os
+
+    if not hasattr(os, "fork") or path.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
+def _parallel_chunks(reader: _ChunkReader, workers: int) -> Iterator[_Chunk]:
+    """``reader.chunks()``, validated by ``workers`` forked processes taking chunks in turn.
+
+    The main process only matches and spools what they send back (in file order), so parsing
+    and validating, most of the planning's time, run on several cores. A worker's error (a
+    broken file) is raised here as the same ``ImportError_``.
+    """
+    import os
+    import signal
+
+    # Loaded before forking so the workers share these pages instead of loading their own.
+    import phonenumbers  # noqa: F401
+    from email_validator import validate_email  # noqa: F401
+
+    pipes: list[IO[bytes]] = []
+    pids: list[int] = []
+    try:
+        for part in range(workers):
+            read_fd, write_fd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the worker (coverage does not follow)
+                os.close(read_fd)
+                _worker_main(reader, part, workers, write_fd)
+            os.close(write_fd)
+            pids.append(pid)
+            pipes.append(os.fdopen(read_fd, "rb", buffering=1 << 20))
+        turn = 0
+        while True:
+            kind, data = _read_frame(pipes[turn % workers])
+            turn += 1
+            if kind == b"C":
+                count, valid, rejected = marshal.loads(data)
+                yield (
+                    count,
+                    [(line, _from_record(record), company) for line, record, company in valid],
+                    [Problem(*p) for p in rejected],
+                )
+            elif kind == b"P":
+                yield pickle.loads(data)
+            elif kind == b"D":
+                return
+            elif kind == b"E":
+                raise ImportError_(data.decode("utf-8", "replace"))
+            else:
+                raise RuntimeError(
+                    "a validating process failed: " + data.decode("utf-8", "replace")
+                )
+    finally:
+        for pipe in pipes:
+            pipe.close()
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+
+
+def _read_frame(pipe: IO[bytes]) -> tuple[bytes, bytes]:
+    header = pipe.read(9)
+    if len(header) < 9:
+        return b"X", b"it ended without a word (killed?)"
+    size = int.from_bytes(header[1:], "little")
+    data = pipe.read(size)
+    if len(data) < size:
+        return b"X", b"it ended mid-message (killed?)"
+    return header[:1], data
+
+
+def _worker_main(reader: _ChunkReader, part: int, parts: int, fd: int) -> None:  # pragma: no cover
+    """A forked validator: sends its chunks as frames on ``fd``, then exits without cleanup."""
+    import os
+    import traceback
+
+    code = 0
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as out:
+
+            def send(kind: bytes, data: bytes) -> None:
+                out.write(kind + len(data).to_bytes(8, "little"))
+                out.write(data)
+
+            try:
+                for count, valid, rejected in reader.chunks(part, parts):
+                    problems = [(p.line, p.column, p.reason, p.row) for p in rejected]
+                    try:
+                        records = [(line, _to_record(c), company) for line, c, company in valid]
+                        send(b"C", marshal.dumps((count, records, problems)))
+                    except ValueError:
+                        send(b"P", pickle.dumps((count, valid, rejected), pickle.HIGHEST_PROTOCOL))
+                send(b"D", b"")
+            except ImportError_ as exc:
+                send(b"E", str(exc).encode("utf-8"))
+            except Exception:
+                send(b"X", traceback.format_exc().encode("utf-8"))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def _lookup(session: Session, sql: str, keys: list[str]) -> Iterator[tuple[Any, Any]]:
