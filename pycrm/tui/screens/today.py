@@ -93,9 +93,11 @@ class TodayScreen(BaseScreen):
         self.show(data.today_from_parts(self.parts), self.crm.now())
         self.drawn_parts = len(self.parts)
         self.complete = len(self.parts) == len(data.TODAY_PARTS)
-        if self.complete:
+        if len(self.parts) >= len(data.TODAY_PARTS) - 1:
             # Only now: importing the ORM holds the interpreter lock for ~0.4 s, which would
-            # slow the drawing of the agenda it is not needed for.
+            # slow the drawing of the agenda it is not needed for. The last part is usually
+            # people due a touch, one long query in SQLite (which lets go of the lock): the
+            # import overlaps it, so the next screen the user opens finds the models loaded.
             self.crm.warm_up()
 
     def part_failed(self, part: str, error: Exception, generation: int) -> None:
