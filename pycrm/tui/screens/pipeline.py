@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -199,32 +199,48 @@ class StageCards(Widget, can_focus=True):
 
     # ------------------------------------------------------------------------------ drawing
 
+    _styles: dict[Any, RichStyle]
+
+    def notify_style_update(self) -> None:
+        self._styles = {}
+        super().notify_style_update()
+
+    def _style(self, kind: str) -> RichStyle:
+        """The Rich style of one kind of line, looked up once per focus / hover state."""
+        cache = getattr(self, "_styles", None)
+        if cache is None:
+            cache = self._styles = {}
+        key = (kind, self._pseudo_classes_cache_key)
+        style = cache.get(key)
+        if style is None:
+            component, _, bold = kind.partition("+")
+            names = (f"stage-cards--{component}",) if component else ()
+            style = self.get_visual_style(*names).rich_style
+            if bold:
+                style += _BOLD
+            cache[key] = style
+        return style
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y < self.head_height:
             text = self.head[y] if y < len(self.head) else ""
-            style = self.get_visual_style("stage-cards--head").rich_style
-            if y == 0:
-                style += _BOLD
+            style = self._style("head+bold" if y == 0 else "head")
             return Strip([Segment(_fit(" " + text, width), style)], width)
         row = y - self.head_height + self._top
         if not 0 <= row < len(self._rows):
-            return Strip.blank(width, self.get_visual_style().rich_style)
+            return Strip.blank(width, self._style(""))
         index, line = self._rows[row]
         card = self.cards[index]
         if card.disabled:
-            style = self.get_visual_style("stage-cards--dim").rich_style
+            kind = "dim"
         elif index == self.highlighted:
-            style = self.get_visual_style("stage-cards--cursor").rich_style
-            if line == 0:
-                style += _BOLD
+            kind = "cursor+bold" if line == 0 else "cursor"
         elif line == 0:
-            style = self.get_visual_style("stage-cards--title").rich_style
-        elif line == 2:
-            style = self.get_visual_style("stage-cards--dim").rich_style
+            kind = "title"
         else:
-            style = self.get_visual_style().rich_style
-        return Strip([Segment(_fit(" " + card.lines[line], width), style)], width)
+            kind = "dim" if line == 2 else ""
+        return Strip([Segment(_fit(" " + card.lines[line], width), self._style(kind))], width)
 
 
 _BOLD = RichStyle(bold=True)
