@@ -122,12 +122,19 @@ class Problem:
         return f"{source}:{self.line}: {self.column}: {self.reason}"
 
 
-def _to_record(c: contact_service.NewContact) -> tuple[Any, ...]:
+# A validated contact as the planner, the spool and the writer pass it along: a plain list
+# (``marshal`` moves it between processes and to disk several times faster than objects).
+Record = list[Any]  # [display_name, fields, emails, phones, tags, company_id, uuid]
+NAME, FIELDS, EMAILS, PHONES, TAGS, COMPANY_ID, UUID = range(7)
+
+
+def _to_record(c: contact_service.NewContact) -> Record:
+    """emails as (address, label), phones as (number, raw, normalized, label)."""
     phones = [(p.number, p.raw, p.normalized, label) for p, label in c.phones]
-    return (c.display_name, c.fields, c.emails, phones, c.tags, c.company_id, c.uuid)
+    return [c.display_name, c.fields, c.emails, phones, c.tags, c.company_id, c.uuid]
 
 
-def _from_record(record: tuple[Any, ...]) -> contact_service.NewContact:
+def _from_record(record: Record) -> contact_service.NewContact:
     name, fields, emails, phones, tags, company_id, uuid = record
     return contact_service.NewContact(
         name, fields, [tuple(e) for e in emails],
@@ -139,14 +146,13 @@ class _Spool:
     """Validated rows parked on disk between planning and writing, a chunk at a time.
 
     Keeps memory flat in the file's size without validating every row twice; an anonymous
-    temporary file, gone when closed or when the process ends. New contacts are stored as plain
-    tuples with ``marshal`` (several times faster than pickling the objects); anything else, or
-    values marshal cannot hold, with pickle.
+    temporary file, gone when closed or when the process ends. Items (records, or tuples holding
+    them) are stored with ``marshal``, several times faster than pickle, which takes the rare
+    values marshal cannot hold.
     """
 
-    def __init__(self, contacts: bool = True) -> None:
+    def __init__(self) -> None:
         self._file: IO[bytes] | None = None
-        self._contacts = contacts
         self.count = 0
 
     def write(self, items: list[Any]) -> None:
@@ -154,16 +160,10 @@ class _Spool:
             return
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="pycrm-import-")  # noqa: SIM115 (closed by close())
-        kind = b"P"
-        data = b""
-        if self._contacts:
-            try:
-                data = marshal.dumps([_to_record(c) for c in items])
-                kind = b"M"
-            except ValueError:
-                pass
-        if kind == b"P":
-            data = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            kind, data = b"M", marshal.dumps(items)
+        except ValueError:
+            kind, data = b"P", pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
         self._file.write(kind + len(data).to_bytes(8, "little"))
         self._file.write(data)
         self.count += len(items)
@@ -176,7 +176,7 @@ class _Spool:
         while header := self._file.read(9):
             data = self._file.read(int.from_bytes(header[1:], "little"))
             if header[:1] == b"M":
-                yield [_from_record(r) for r in marshal.loads(data)]
+                yield marshal.loads(data)
             else:
                 yield pickle.loads(data)
 
@@ -209,7 +209,7 @@ class Plan:
     new_companies: list[str] = field(default_factory=list)
     rows: int = 0
     _creates: _Spool = field(default_factory=_Spool, repr=False)
-    _updates: _Spool = field(default_factory=lambda: _Spool(contacts=False), repr=False)
+    _updates: _Spool = field(default_factory=_Spool, repr=False)
 
     @property
     def create_lines(self) -> list[int]:
@@ -703,7 +703,7 @@ def _plan_rows(
     return plan
 
 
-_Parsed = list[tuple[int, contact_service.NewContact, str | None]]
+_Parsed = list[tuple[int, Record, str | None]]
 _Chunk = tuple[int, _Parsed, list[Problem]]  # (rows read, valid rows, rejected rows)
 
 
@@ -793,7 +793,7 @@ class _ChunkReader:
                         raw = dict(zip(headers, cells, strict=False))
                         rejected.append(Problem(line, column, exc.reason, raw))
                         continue
-                    valid.append((line, contact, company))
+                    valid.append((line, _to_record(contact), company))
                 yield count, valid, rejected
 
 
@@ -841,11 +841,7 @@ def _parallel_chunks(reader: _ChunkReader, workers: int) -> Iterator[_Chunk]:
             turn += 1
             if kind == b"C":
                 count, valid, rejected = marshal.loads(data)
-                yield (
-                    count,
-                    [(line, _from_record(record), company) for line, record, company in valid],
-                    [Problem(*p) for p in rejected],
-                )
+                yield count, valid, [Problem(*p) for p in rejected]
             elif kind == b"P":
                 yield pickle.loads(data)
             elif kind == b"D":
@@ -893,8 +889,7 @@ def _worker_main(reader: _ChunkReader, part: int, parts: int, fd: int) -> None: 
                 for count, valid, rejected in reader.chunks(part, parts):
                     problems = [(p.line, p.column, p.reason, p.row) for p in rejected]
                     try:
-                        records = [(line, _to_record(c), company) for line, c, company in valid]
-                        send(b"C", marshal.dumps((count, records, problems)))
+                        send(b"C", marshal.dumps((count, valid, problems)))
                     except ValueError:
                         send(b"P", pickle.dumps((count, valid, rejected), pickle.HIGHEST_PROTOCOL))
                 send(b"D", b"")
@@ -975,12 +970,12 @@ class _Matcher:
                 self.name_company.setdefault((fold(name), fold(company or "")), cid)
         return self.name_company
 
-    def feed(self, parsed: list[tuple[int, contact_service.NewContact, str | None]]) -> None:
+    def feed(self, parsed: _Parsed) -> None:
         if not parsed:
             return
         session, plan, policy = self.session, self.plan, self.policy
-        emails = sorted({e.lower() for _, c, _ in parsed for e, _ in c.emails})
-        phones = sorted({p.number for _, c, _ in parsed for p, _ in c.phones if p.normalized})
+        emails = sorted({e.lower() for _, r, _ in parsed for e, _ in r[EMAILS]})
+        phones = sorted({p[0] for _, r, _ in parsed for p in r[PHONES] if p[2]})
         by_email: dict[str, int] = {}
         for key, cid in _lookup(session, "SELECT email_key, contact_id FROM contact_email "
                                 "WHERE email_key IN :keys ORDER BY id", emails):  # fmt: skip
@@ -1000,40 +995,38 @@ class _Matcher:
                 self.company_ids[key] = cid
         for key in unknown:
             self.company_ids.setdefault(key, None)
-        uuids = sorted({c.uuid for _, c, _ in parsed if c.uuid})
+        uuids = sorted({r[UUID] for _, r, _ in parsed if r[UUID]})
         by_uuid: dict[str, int] = dict(
             _lookup(session, "SELECT uuid, id FROM contact WHERE uuid IN :keys", uuids)
         )
         # Keys of earlier chunks from the on-disk store, this chunk's own in a small dict.
-        chunk_keys = {k for _, c, company in parsed for k in _file_keys(c, company)}
+        chunk_keys = {k for _, r, company in parsed for k in _file_keys(r, company)}
         seen_in_file = self.seen_in_file.lines(chunk_keys)
         new_keys: list[tuple[str, int]] = []
-        creates: list[contact_service.NewContact] = []
-        updates: list[tuple[int, contact_service.NewContact, dict[str, Any]]] = []
-        for line, contact, company in parsed:
-            existing = by_uuid.get(contact.uuid) if contact.uuid else None
-            for email, _ in contact.emails:
+        creates: list[Record] = []
+        updates: list[tuple[int, Record, dict[str, Any]]] = []
+        for line, record, company in parsed:
+            existing = by_uuid.get(record[UUID]) if record[UUID] else None
+            for email, _ in record[EMAILS]:
                 existing = existing or by_email.get(email.lower())
-            for phone, _ in contact.phones:
-                if existing is None and phone.normalized:
-                    existing = by_phone.get(phone.number)
-            name_key = None
-            if not contact.emails and not contact.phones:
-                name_key = (fold(contact.display_name), fold(company or ""))
-                if existing is None:
-                    existing = self._names().get(name_key)
-            file_keys = _file_keys(contact, company)
+            for number, _raw, normalized, _label in record[PHONES]:
+                if existing is None and normalized:
+                    existing = by_phone.get(number)
+            if existing is None and not record[EMAILS] and not record[PHONES]:
+                name_key = (fold(record[NAME]), fold(company or ""))
+                existing = self._names().get(name_key)
+            file_keys = _file_keys(record, company)
             earlier = next((seen_in_file[k] for k in file_keys if k in seen_in_file), None)
             if company:
                 key = company_keys[company]
                 company_id = self.company_ids.get(key)
                 if company_id is not None:
-                    contact.company_id = company_id
+                    record[COMPANY_ID] = company_id
                 else:
                     self.new_company_names.setdefault(key, company.strip())
-                    contact.fields["_company_key"] = key
+                    record[FIELDS]["_company_key"] = key
             if existing is not None and policy == "create":
-                contact.uuid = None  # a deliberate copy gets its own identity
+                record[UUID] = None  # a deliberate copy gets its own identity
             if existing is not None and policy != "create":
                 if policy == "skip":
                     plan.skipped.append((line, existing))
@@ -1041,8 +1034,8 @@ class _Matcher:
                     extra = {"line": line, "company": company}
                     plan.update.append((existing, line))
                     if len(plan.update_preview) < 20:
-                        plan.update_preview.append((existing, contact, extra))
-                    updates.append((existing, contact, extra))
+                        plan.update_preview.append((existing, _from_record(record), extra))
+                    updates.append((existing, record, extra))
                 continue
             if earlier is not None and policy != "create":
                 plan.skipped.append((line, -earlier))  # a duplicate of an earlier row of this file
@@ -1051,20 +1044,18 @@ class _Matcher:
                 if k not in seen_in_file:
                     seen_in_file[k] = line
                     new_keys.append((k, line))
-            creates.append(contact)
+            creates.append(record)
             plan.create.append(line)
         self.seen_in_file.add(new_keys)
         plan._creates.write(creates)
         plan._updates.write(updates)
 
 
-def _file_keys(contact: contact_service.NewContact, company: str | None) -> list[str]:
+def _file_keys(record: Record, company: str | None) -> list[str]:
     """The keys that make two rows of one file the same person: e-mails and valid phones, else
     the folded name and company."""
-    keys = [e.lower() for e, _ in contact.emails] + [
-        p.number for p, _ in contact.phones if p.normalized
-    ]
-    return keys or [f"name:{fold(contact.display_name)}|{fold(company or '')}"]
+    keys = [e.lower() for e, _ in record[EMAILS]] + [p[0] for p in record[PHONES] if p[2]]
+    return keys or [f"name:{fold(record[NAME])}|{fold(company or '')}"]
 
 
 _FIXED_COLUMNS = ("id", "uuid", "created_at", "updated_at", "display_name", "company_id",
@@ -1079,9 +1070,25 @@ class _ImportWriter(contact_service.BulkContactWriter):
     plus every field some row of the chunk sets), which SQLite binds a third faster than dicts;
     and the ChangeLog snapshots are built by SQLite from the rows just written
     (``changelog.log_created_range``) instead of a ``json.dumps`` per contact in Python.
+    It takes the planner's records (``add(records)``), not ``NewContact`` objects.
     """
 
-    def _add_sqlite(self, rows: Sequence[contact_service.NewContact]) -> list[int]:
+    def _record_tag_ids(self, records: Sequence[Record]) -> dict[str, int]:
+        missing: dict[str, str] = {}
+        for record in records:
+            for t in record[TAGS]:
+                key = fold(t)
+                if key not in self.tag_ids and key not in missing:
+                    missing[key] = t
+        if missing:
+            names = list(missing.values())
+            for name, tag_id in zip(
+                names, tag_service.ensure_tags(self.session, names), strict=True
+            ):
+                self.tag_ids[fold(name)] = tag_id
+        return self.tag_ids
+
+    def _add_sqlite(self, rows: Sequence[Any]) -> list[int]:
         from pycrm.services.changelog import log_created_range
 
         session = self.session
@@ -1089,10 +1096,10 @@ class _ImportWriter(contact_service.BulkContactWriter):
         execute = session.connection().exec_driver_sql
         if self.next_id is None:
             self.next_id = int(execute("SELECT coalesce(max(id), 0) FROM contact").scalar_one()) + 1
-        tag_ids = self._tag_ids(rows)
+        tag_ids = self._record_tag_ids(rows)
         present: set[str] = set()
         for row in rows:
-            present.update(row.fields)
+            present.update(row[FIELDS])
         fields = [k for k in _contact_field_columns() if k in present]
         encode = contact_service._JSON.encode
         now_text, next_uuid = self.now_text, self._uuids.__next__
@@ -1102,20 +1109,19 @@ class _ImportWriter(contact_service.BulkContactWriter):
         phone_rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[int, int]] = []
         cid = first
-        for row in rows:
-            values = row.fields
+        for name, values, emails, phones, tags, company_id, uuid in rows:
             get = values.get
             contact_rows.append(
-                (cid, row.uuid or next_uuid(), now_text, now_text, row.display_name,
-                 row.company_id, bool(get("do_not_contact", False)), bool(get("archived", False)),
+                (cid, uuid or next_uuid(), now_text, now_text, name, company_id,
+                 bool(get("do_not_contact", False)), bool(get("archived", False)),
                  *[(encode(v) if v is not None and k in _JSON_FIELDS else v)
                    for k in fields for v in (get(k),)])
             )  # fmt: skip
-            for pos, (email, label) in enumerate(row.emails):
+            for pos, (email, label) in enumerate(emails):
                 email_rows.append((cid, email, email.lower(), label, pos))
-            for pos, (phone, label) in enumerate(row.phones):
-                phone_rows.append((cid, phone.number, phone.raw, phone.normalized, label, pos))
-            for t in row.tags:
+            for pos, (number, raw, normalized, label) in enumerate(phones):
+                phone_rows.append((cid, number, raw, normalized, label, pos))
+            for t in tags:
                 tag_rows.append((cid, tag_ids[fold(t)]))
             cid += 1
         self.next_id = cid
@@ -1186,15 +1192,18 @@ def apply_import(session: Session, plan: Plan, *, region: str = "US") -> dict[st
                 strict=True,
             )
         )
+        sqlite = session.get_bind().dialect.name == "sqlite"
         with _import_writer(session) as writer:
             for chunk in plan._creates.chunks():
-                for contact in chunk:
-                    key = contact.fields.pop("_company_key", None)
+                for record in chunk:
+                    key = record[FIELDS].pop("_company_key", None)
                     if key is not None:
-                        contact.company_id = new_ids.get(key)
-                writer.add(chunk)
+                        record[COMPANY_ID] = new_ids.get(key)
+                # The SQLite writer takes records as they are; the portable one, objects.
+                writer.add(chunk if sqlite else [_from_record(r) for r in chunk])
         for updates in plan._updates.chunks():
-            for existing, contact, _extra in updates:
+            for existing, record, _extra in updates:
+                contact = _from_record(record)
                 key = contact.fields.pop("_company_key", None)
                 company_id = contact.company_id or (new_ids.get(key) if key else None)
                 fields = {k: v for k, v in contact.fields.items() if v is not None}
