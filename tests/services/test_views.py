@@ -183,3 +183,22 @@ def test_today_is_the_orm_today(book: Database, limit: int, offset_days: int) ->
     assert got == expected
     assert on_session == expected  # the Today screen passes an ORM session
     assert sum(len(v) for v in got.values() if isinstance(v, list)) > 5
+
+
+@pytest.mark.parametrize("limit", [50, 2])
+def test_due_touch_on_sqlite_ranks_and_counts_as_the_grouped_query(
+    book: Database, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite ≥ 3.35 takes the materialized last-touch query; older SQLite (and PostgreSQL) the
+    grouped join. Both give the same people, order, figures and total."""
+    import types
+
+    if not book.is_sqlite:
+        pytest.skip("the materialized query is SQLite's")
+    now = (NOW + timedelta(days=200)).astimezone()  # most people are due by then
+    with book.connect() as connection:
+        materialized = agenda.due_touch(connection, now, limit=limit)
+        monkeypatch.setattr(agenda, "sqlite3", types.SimpleNamespace(sqlite_version_info=(3, 34)))
+        grouped = agenda.due_touch(connection, now, limit=limit)
+    assert materialized == grouped
+    assert materialized[1] > limit
