@@ -38,6 +38,7 @@ class QuietFooter(Footer):
                 self.app.get_key_display(binding),
             )
             for (_, binding, enabled, tooltip) in active.values()
+            if binding.show  # the hidden ones are never drawn (a column's arrows, Enter…)
         )
         return (keys, self.show_command_palette, self.compact)
 
