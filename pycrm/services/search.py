@@ -330,9 +330,13 @@ def _pg_pass_ids(pass_: str, kind: str, tokens: list[str], wanted: int) -> str:
             f"WHERE g.name_key LIKE {t} ESCAPE '\\'"
         )
     if len(per_token) == 1:
-        # One word: UNION ALL streams, so the scan stops at ``wanted`` rows (a UNION would
-        # first collect every match to remove duplicates); duplicates go after the LIMIT.
-        return f"SELECT DISTINCT id FROM (SELECT id FROM ({per_token[0]}) AS f LIMIT {wanted}) AS g"
+        # One word: UNION ALL streams, so the scan stops after a few rows (a UNION would first
+        # collect every match to remove duplicates); duplicates (a person found by name and by
+        # e-mail) go after that LIMIT, which leaves room for them.
+        return (
+            f"SELECT id FROM (SELECT DISTINCT id FROM (SELECT id FROM ({per_token[0]}) AS f "
+            f"LIMIT {2 * wanted}) AS g) AS h LIMIT {wanted}"
+        )
     query = " INTERSECT ".join(f"({q})" for q in per_token)
     return f"SELECT id FROM ({query}) AS hits LIMIT {wanted}"
 
