@@ -164,12 +164,25 @@ def birthdays(
     """Birthdays from ``day`` through the next ``within_days`` days (year optional)."""
     upcoming = [day + timedelta(days=i) for i in range(within_days)]
     pairs = {(d.month, d.day): d for d in upcoming}
+    wanted = set(pairs)
+    if (2, 28) in pairs and (3, 1) in pairs:
+        wanted.add((2, 29))  # born on 29 February: celebrated on 1 March in common years
+    days_by_month: dict[int, list[int]] = {}
+    for month, day_of_month in sorted(wanted):
+        days_by_month.setdefault(month, []).append(day_of_month)
     c_t = t.contact
+    # Only this week's (month, day) pairs leave the database: the month alone sent ~3,400 rows
+    # through Python at 100k contacts to keep a few hundred.
     rows = session.execute(
         sa.select(
             c_t.c.id, c_t.c.display_name, c_t.c.birth_year, c_t.c.birth_month, c_t.c.birth_day
         ).where(
-            c_t.c.birth_month.in_(sorted({d.month for d in upcoming})),
+            sa.or_(
+                *(
+                    sa.and_(c_t.c.birth_month == month, c_t.c.birth_day.in_(days))
+                    for month, days in days_by_month.items()
+                )
+            ),
             c_t.c.archived == sa.false(),
         )
     ).all()

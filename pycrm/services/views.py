@@ -294,23 +294,29 @@ def list_followups(
     contact_id: int | None = None,
     limit: int | None = None,
 ) -> list[FollowUpView]:
-    """Open follow-ups due in a window, soonest first (as ``followups.list_followups``)."""
+    """Open follow-ups due in a window, soonest first (as ``followups.list_followups``).
+
+    The follow-ups are chosen (filtered, ordered, cut to ``limit``) before the names of their
+    person and deal are joined: joining first looked up names for every open follow-up (18k at
+    100k contacts) to keep 50 of them.
+    """
     f_t, c_t, d_t = t.followup, t.contact, t.deal
-    query = (
-        sa.select(f_t, c_t.c.display_name.label("contact_name"), d_t.c.title.label("deal_title"))
-        .outerjoin(c_t, c_t.c.id == f_t.c.contact_id)
-        .outerjoin(d_t, d_t.c.id == f_t.c.deal_id)
-        .where(f_t.c.done_at.is_(None))
-    )
+    chosen = sa.select(f_t).where(f_t.c.done_at.is_(None))
     if until is not None:
-        query = query.where(f_t.c.due_at < until)
+        chosen = chosen.where(f_t.c.due_at < until)
     if since is not None:
-        query = query.where(f_t.c.due_at >= since)
+        chosen = chosen.where(f_t.c.due_at >= since)
     if contact_id is not None:
-        query = query.where(f_t.c.contact_id == contact_id)
-    query = query.order_by(f_t.c.due_at, f_t.c.priority.desc(), f_t.c.id)
+        chosen = chosen.where(f_t.c.contact_id == contact_id)
     if limit is not None:
-        query = query.limit(limit)
+        chosen = chosen.order_by(f_t.c.due_at, f_t.c.priority.desc(), f_t.c.id).limit(limit)
+    f = chosen.subquery("f")
+    query = (
+        sa.select(f, c_t.c.display_name.label("contact_name"), d_t.c.title.label("deal_title"))
+        .outerjoin(c_t, c_t.c.id == f.c.contact_id)
+        .outerjoin(d_t, d_t.c.id == f.c.deal_id)
+        .order_by(f.c.due_at, f.c.priority.desc(), f.c.id)
+    )
     return [FollowUpView(row, row.contact_name, row.deal_title) for row in db.execute(query)]
 
 

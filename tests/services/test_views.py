@@ -202,3 +202,30 @@ def test_due_touch_on_sqlite_ranks_and_counts_as_the_grouped_query(
         grouped = agenda.due_touch(connection, now, limit=limit)
     assert materialized == grouped
     assert materialized[1] > limit
+
+
+def test_birthdays_this_week_across_new_year_and_29_february(database: Database) -> None:
+    from datetime import date
+
+    with database.write("birthdays") as s:
+        for name, month, day, year in [
+            ("Leap", 2, 29, 2000), ("March", 3, 1, None), ("Late Feb", 2, 27, 1990),
+            ("New Year", 1, 2, 1980), ("Eve", 12, 31, None), ("Too late", 3, 4, None),
+            ("Archived", 3, 1, None),
+        ]:  # fmt: skip
+            contacts.create_contact(s, name, birth_month=month, birth_day=day, birth_year=year,
+                                    archived=name == "Archived")  # fmt: skip
+    with database.connect() as connection:
+        common = agenda.birthdays(connection, date(2027, 2, 25))
+        leap = agenda.birthdays(connection, date(2028, 2, 25))
+        year_end = agenda.birthdays(connection, date(2026, 12, 28))
+    assert [(b.name, b.day, b.age) for b in common] == [
+        ("Late Feb", date(2027, 2, 27), 37), ("Leap", date(2027, 3, 1), 27),
+        ("March", date(2027, 3, 1), None),
+    ]  # fmt: skip
+    assert [(b.name, b.day) for b in leap] == [
+        ("Late Feb", date(2028, 2, 27)), ("Leap", date(2028, 2, 29)), ("March", date(2028, 3, 1)),
+    ]  # fmt: skip
+    assert [(b.name, b.day, b.age) for b in year_end] == [
+        ("Eve", date(2026, 12, 31), None), ("New Year", date(2027, 1, 2), 47),
+    ]  # fmt: skip
