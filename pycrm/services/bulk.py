@@ -47,6 +47,47 @@ def _converter(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
     return None
 
 
+def _copy_value(column: sa.Column[Any]) -> Callable[[Any], Any] | None:
+    """How a value of this column is handed to PostgreSQL's COPY (as its bind would send it)."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+
+        def aware(value: Any) -> Any:
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"naive datetime for {column.name}")
+            return value
+
+        return aware
+    if isinstance(kind, sa.JSON):
+        return lambda v: None if v is None else json.dumps(v, ensure_ascii=False)
+    return None
+
+
+def _copy_rows(session: Session, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL: the rows through ``COPY … FROM STDIN`` in the session's transaction.
+
+    Several times cheaper than multi-row INSERT statements for both sides: psycopg does not
+    build and parse one long statement per thousand rows, and the server skips the planner.
+    """
+    session.flush()
+    keys = list(rows[0].keys())
+    converters = [_copy_value(table.c[k]) for k in keys]
+    columns = ", ".join(f'"{k}"' for k in keys)
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    conv(row[k]) if conv is not None else row[k]
+                    for conv, k in zip(converters, keys, strict=True)
+                ]
+            )
+
+
 def insert_rows(
     session: Session, table: sa.Table, rows: Sequence[dict[str, Any]], *, want_ids: bool = False
 ) -> list[int]:
@@ -54,6 +95,9 @@ def insert_rows(
     if not rows:
         return []
     bind = session.get_bind()
+    if bind.dialect.name == "postgresql" and not want_ids and bind.dialect.driver == "psycopg":
+        _copy_rows(session, table, rows)
+        return []
     if bind.dialect.name != "sqlite":
         if want_ids:
             stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
