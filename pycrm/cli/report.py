@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import typer
@@ -34,6 +37,23 @@ app = typer.Typer(
 FORMATS = ("table", "csv", "json", "md")
 TERMINAL_ROWS = 50  # rows of a section drawn on a terminal; the rest is counted
 MMAP_BYTES = 1 << 30  # SQLite caps it at its compile-time maximum (2 GB by default)
+
+
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """Run a report with Python's cycle collector paused, then restore it.
+
+    A report command is one short process that imports SQLAlchemy and builds thousands of rows,
+    all freed by reference counting; the collector's passes over those objects cost 40-100 ms
+    of CPU at 100k (more than some reports' queries) and find next to nothing.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _period(ctx: typer.Context, start: str | None, end: str | None) -> Any:
@@ -131,6 +151,20 @@ def _run(
     fmt: str,
     chart: bool,
     currency: str | None = None,
+    **options: Any,
+) -> None:
+    with _without_gc():
+        _run_report(ctx, name, start, end, fmt, chart, currency, **options)
+
+
+def _run_report(
+    ctx: typer.Context,
+    name: str,
+    start: str | None,
+    end: str | None,
+    fmt: str,
+    chart: bool,
+    currency: str | None,
     **options: Any,
 ) -> None:
     from pycrm.money import MoneyError, check_currency
@@ -250,6 +284,22 @@ def customers(
 
     Example: pycrm report customers --by company --segment "At risk"
     """
+    with _without_gc():
+        _customers(ctx, from_, to, fmt, chart, currency, by, segment, sort, limit)
+
+
+def _customers(
+    ctx: typer.Context,
+    from_: str | None,
+    to: str | None,
+    fmt: str,
+    chart: bool,
+    currency: str | None,
+    by: str,
+    segment: str | None,
+    sort: str,
+    limit: int | None,
+) -> None:
     from pycrm.reports.customers import SEGMENTS, SORTS
     from pycrm.services.errors import ValidationError
 

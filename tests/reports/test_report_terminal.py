@@ -1,4 +1,4 @@
-"""`pycrm report` on a terminal draws the first rows of a long section; piped, it writes them all."""
+"""`pycrm report` as a process: a terminal gets the first rows of a long section, piped output all."""
 
 from __future__ import annotations
 
@@ -45,3 +45,13 @@ def test_terminal_shows_the_first_rows_and_counts_the_rest(
     assert customers[3].split("\t")[1] not in shown.split("Segments")[0]
     more = len(customers) - 3
     assert f"… and {more:,} more rows: use --limit N, --format csv|json|md" in shown
+
+
+def test_report_command_leaves_the_cycle_collector_as_it_found_it(demo_file: Path) -> None:
+    """The command pauses gc while it runs; a host process (tests, the app) gets it back."""
+    import gc
+
+    assert gc.isenabled()
+    _run(demo_file, "pipeline", "--format", "json")
+    _run(demo_file, "customers", "--limit", "3")
+    assert gc.isenabled()
