@@ -233,13 +233,13 @@ def _pg_describe_best(
     by_kind: dict[str, list[int]] = {}
     for (kind, record_id), _score in best[:limit]:
         by_kind.setdefault(kind, []).append(record_id)
-    id_queries = {
-        kind: "SELECT id FROM (VALUES " + ",".join(f"({int(i)})" for i in ids) + ") AS v(id)"
-        for kind, ids in by_kind.items()
-    }
+    # The ids are an array parameter, so the statement's text depends only on the kinds shown
+    # and the driver prepares it once (planning it cost about as much as running it).
+    id_queries = {kind: f"SELECT unnest(CAST(:ids_{kind} AS integer[])) AS id" for kind in by_kind}
+    params: dict[str, object] = {f"ids_{kind}": ids for kind, ids in by_kind.items()}
     return [
         _pg_hit(row, scores[(KINDS[row[0]], row[1])][0])
-        for row in _pg_described(session, id_queries, {})
+        for row in _pg_described(session, id_queries, params)
     ]
 
 
