@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import gc
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, time
+from typing import Any, TypeVar
 
 import typer
 
 from pycrm.cli.context import CliContext
 from pycrm.cli.output import error
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def confirm_or_exit(question: str, yes: bool) -> None:
@@ -82,3 +88,25 @@ def birthday_arg(text: str | None) -> dict[str, int | None]:
     except ValueError:
         pass
     raise ValidationError("birthday", f"cannot read {text!r} (try 1990-11-24, 24/11 or --11-24)")
+
+
+def without_cycle_collector(command: F) -> F:
+    """Run a quick read-only command with Python's cycle collector paused (restored afterwards,
+    for in-process callers such as tests).
+
+    A look-up is one short process that imports SQLAlchemy and builds thousands of rows, all
+    freed by reference counting: the collector's passes find next to nothing and cost ~10% of
+    `pycrm today`'s CPU at 100k contacts (`pycrm report` pauses it for the same reason).
+    """
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return command(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return run  # type: ignore[return-value]

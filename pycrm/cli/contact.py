@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from pycrm.cli.common import birthday_arg, confirm_or_exit, local_text
+from pycrm.cli.common import birthday_arg, confirm_or_exit, local_text, without_cycle_collector
 from pycrm.cli.context import get_context
 from pycrm.cli.output import line, note, print_json, safe, table
 
@@ -68,6 +68,7 @@ def add(
 
 
 @app.command("list")
+@without_cycle_collector
 def list_(
     ctx: typer.Context,
     tag: str = typer.Option(None, "--tag", help="Only people with this tag."),
@@ -116,6 +117,7 @@ def list_(
 
 
 @app.command("show")
+@without_cycle_collector
 def show(
     ctx: typer.Context,
     ref: str = typer.Argument(..., help="Id, e-mail or a name matching one person."),

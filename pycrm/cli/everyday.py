@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pycrm.cli.common import confirm_or_exit, local_text, when
+from pycrm.cli.common import confirm_or_exit, local_text, when, without_cycle_collector
 from pycrm.cli.context import get_context
 from pycrm.cli.output import line, note, print_json, safe, table
 
@@ -79,6 +79,7 @@ def log(
     line(str(new_id))
 
 
+@without_cycle_collector
 def today(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

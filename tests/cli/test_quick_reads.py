@@ -142,3 +142,11 @@ def _as_json(data: object) -> object:
     from pycrm.cli.output import json_default
 
     return json.loads(json.dumps(data, default=json_default, ensure_ascii=False))
+
+
+def test_the_cycle_collector_is_restored_after_a_quick_read(book: Database, cli: Run) -> None:
+    import gc
+
+    for args in (("contact", "list", "--limit", "3"), ("contact", "show", "1"), ("today",)):
+        assert cli(*args).code == 0
+        assert gc.isenabled()
