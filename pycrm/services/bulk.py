@@ -95,9 +95,26 @@ def insert_rows(
     if not rows:
         return []
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql" and not want_ids and bind.dialect.driver == "psycopg":
-        _copy_rows(session, table, rows)
-        return []
+    if bind.dialect.name == "postgresql" and bind.dialect.driver == "psycopg":
+        if not want_ids:
+            _copy_rows(session, table, rows)
+            return []
+        if "id" not in rows[0]:
+            # Ids drawn from the table's sequence in one round trip, then the rows copied
+            # with them: no INSERT … RETURNING statements to build, send and parse.
+            new_ids = sorted(
+                session.execute(
+                    sa.text(
+                        "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                        "FROM generate_series(1, :n)"
+                    ),
+                    {"table": table.name, "n": len(rows)},
+                ).scalars()
+            )
+            _copy_rows(
+                session, table, [{**row, "id": i} for row, i in zip(rows, new_ids, strict=True)]
+            )
+            return new_ids
     if bind.dialect.name != "sqlite":
         if want_ids:
             stmt = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
