@@ -16,6 +16,7 @@ from pycrm.services.changelog import Tracker, delete_record, log_created
 from pycrm.services.errors import NotFound, ValidationError
 from pycrm.services.text import clean
 from pycrm.services.validation import require_text
+from pycrm.services.views import DealFigures
 
 DEAL_FIELDS = ("source", "next_step", "next_step_date", "notes", "probability", "expected_close")
 
@@ -196,8 +197,9 @@ def delete_deal(session: Session, deal_id: int) -> None:
 
 
 @dataclass
-class DealSummary:
-    """A deal with its stage and the names of its contact and company."""
+class DealSummary(DealFigures):
+    """A deal with its stage and the names of its contact and company (``probability`` and
+    ``weighted`` come from :class:`pycrm.services.views.DealFigures`)."""
 
     deal: m.Deal
     stage_name: str
@@ -205,17 +207,6 @@ class DealSummary:
     stage_probability: int
     contact_name: str | None
     company_name: str | None
-
-    @property
-    def probability(self) -> int:
-        return (
-            self.deal.probability if self.deal.probability is not None else self.stage_probability
-        )
-
-    @property
-    def weighted(self) -> int:
-        """Amount × probability, in minor units (rounded half up)."""
-        return (self.deal.amount * self.probability + 50) // 100
 
 
 def list_deals(

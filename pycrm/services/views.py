@@ -53,7 +53,7 @@ def dialect_name(db: Queryable) -> str:
 class ContactView:
     """A contact with the names of what it links to (the attributes of ``ContactSummary``)."""
 
-    contact: Record
+    contact: Any  # a Core row here; an ORM Contact when contacts.summarize asks
     company_name: str | None = None
     emails: list[tuple[str, str | None]] = field(default_factory=list)
     phones: list[tuple[str, str | None]] = field(default_factory=list)
@@ -75,9 +75,11 @@ def contact_view(db: Queryable, contact_id: int) -> ContactView:
     return summarize_contacts(db, [contact_record(db, contact_id)])[0]
 
 
-def summarize_contacts(db: Queryable, contacts: Sequence[Record]) -> list[ContactView]:
-    """Attach company names, e-mails, phones, tags, last touch and won value, in a few queries
-    (as ``contacts.summarize``)."""
+def summarize_contacts(db: Queryable, contacts: Sequence[Any]) -> list[ContactView]:
+    """Attach company names, e-mails, phones, tags, last touch and won value, in a few queries.
+
+    ``contacts`` are rows or ORM contacts alike (only ``id`` and ``company_id`` are read);
+    ``contacts.summarize`` wraps this for the ORM."""
     ids = [c.id for c in contacts]
     companies: dict[int, str] = {}
     emails: dict[int, list[tuple[str, str | None]]] = {}
@@ -204,8 +206,26 @@ def list_contacts(
 # --- deals, follow-ups, meetings, interactions ----------------------------------------------
 
 
+class DealFigures:
+    """Probability and weighted value, shared by ``DealView`` and the ORM's ``DealSummary``."""
+
+    deal: Any
+    stage_probability: int
+
+    @property
+    def probability(self) -> int:
+        """The deal's own probability, else its stage's."""
+        own = self.deal.probability
+        return int(own) if own is not None else self.stage_probability
+
+    @property
+    def weighted(self) -> int:
+        """Amount × probability, in minor units (rounded half up)."""
+        return int((self.deal.amount * self.probability + 50) // 100)
+
+
 @dataclass
-class DealView:
+class DealView(DealFigures):
     """A deal with its stage and the names of its contact and company (as ``DealSummary``)."""
 
     deal: Record
@@ -214,17 +234,6 @@ class DealView:
     stage_probability: int
     contact_name: str | None
     company_name: str | None
-
-    @property
-    def probability(self) -> int:
-        return (
-            self.deal.probability if self.deal.probability is not None else self.stage_probability
-        )
-
-    @property
-    def weighted(self) -> int:
-        """Amount × probability, in minor units (rounded half up)."""
-        return int((self.deal.amount * self.probability + 50) // 100)
 
 
 def list_deals(
