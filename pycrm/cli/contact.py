@@ -54,6 +54,12 @@ def add(
         )  # fmt: skip
         new_id = contact.id
         assert new_id is not None
+        shared = _shared_addresses(session, new_id)
+    for value, other_id, other_name in shared:
+        note(
+            f"note: {value} also belongs to {other_name} (#{other_id}); if they are one person: "
+            f"pycrm contact merge {other_id} {new_id}"
+        )
     if as_json:
         from pycrm.cli.serialize import contact_json
 
@@ -65,6 +71,32 @@ def add(
             )
         return
     line(str(new_id))
+
+
+def _shared_addresses(session: Any, contact_id: int) -> list[tuple[str, int, str]]:
+    """(e-mail or phone, other contact's id, name) for each address the contact shares with
+    someone else: a likely duplicate the user may want to merge (adding is still allowed, as
+    shared addresses such as info@ are real)."""
+    import sqlalchemy as sa
+
+    from pycrm import tables as t
+
+    e, p, c = t.contact_email, t.contact_phone, t.contact
+    mine_e, mine_p = e.alias("mine_e"), p.alias("mine_p")
+    by_email = (
+        sa.select(e.c.email, c.c.id, c.c.display_name)
+        .join(mine_e, mine_e.c.email_key == e.c.email_key)
+        .join(c, c.c.id == e.c.contact_id)
+        .where(mine_e.c.contact_id == contact_id, e.c.contact_id != contact_id)
+    )
+    by_phone = (
+        sa.select(p.c.number, c.c.id, c.c.display_name)
+        .join(mine_p, mine_p.c.number == p.c.number)
+        .join(c, c.c.id == p.c.contact_id)
+        .where(mine_p.c.contact_id == contact_id, p.c.contact_id != contact_id)
+    )
+    rows = {(v, i, n) for q in (by_email, by_phone) for v, i, n in session.execute(q)}
+    return sorted(rows, key=lambda row: (row[1], row[0]))
 
 
 @app.command("list")

@@ -36,6 +36,23 @@ def test_contact_add_list_show_json(cli: Run, ana: str) -> None:
     assert shown["name"] == "Ana Gonçalves" and shown["deals"] == []
 
 
+def test_contact_add_names_who_already_has_the_address(cli: Run, ana: str) -> None:
+    """Adding someone with a known e-mail or phone still adds them (shared addresses exist) but
+    says who else has it and how to merge; stdout keeps only the new id."""
+    res = cli("contact", "add", "Ana G.", "--email", "ANA@acme.com", "--phone", "+1 (212) 555-0100")
+    assert res.code == 0
+    assert res.out.strip() == "2"
+    assert res.err.splitlines() == [
+        "note: +12125550100 also belongs to Ana Gonçalves (#1); if they are one person: "
+        "pycrm contact merge 1 2",
+        "note: ana@acme.com also belongs to Ana Gonçalves (#1); if they are one person: "
+        "pycrm contact merge 1 2",
+    ]
+    assert len(cli("contact", "list", "--json").json()) == 2
+    alone = cli("contact", "add", "Bruno", "--email", "bruno@example.com")
+    assert alone.code == 0 and alone.err == ""
+
+
 def test_ref_resolution_exit_codes(cli: Run, ana: str) -> None:
     cli("contact", "add", "Ana Costa")
     ambiguous = cli("contact", "show", "ana")
