@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import gc
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
@@ -90,23 +91,30 @@ def birthday_arg(text: str | None) -> dict[str, int | None]:
     raise ValidationError("birthday", f"cannot read {text!r} (try 1990-11-24, 24/11 or --11-24)")
 
 
-def without_cycle_collector(command: F) -> F:
-    """Run a quick read-only command with Python's cycle collector paused (restored afterwards,
-    for in-process callers such as tests).
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused inside the block, restored afterwards (for in-process
+    callers such as tests).
 
-    A look-up is one short process that imports SQLAlchemy and builds thousands of rows, all
-    freed by reference counting: the collector's passes find next to nothing and cost ~10% of
-    `pycrm today`'s CPU at 100k contacts (`pycrm report` pauses it for the same reason).
+    A quick command is one short process that imports SQLAlchemy and builds thousands of rows,
+    all freed by reference counting: the collector's passes find next to nothing and cost ~10%
+    of `pycrm today`'s CPU and 40-100 ms of a report's at 100k contacts.
     """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def without_cycle_collector(command: F) -> F:
+    """Run a quick read-only command inside :func:`cycle_collector_paused`."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with cycle_collector_paused():
             return command(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
 
     return run  # type: ignore[return-value]

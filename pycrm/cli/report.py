@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
+from pycrm.cli.common import cycle_collector_paused
 from pycrm.cli.context import get_context
 from pycrm.cli.output import line, note, table
 
@@ -37,23 +35,6 @@ app = typer.Typer(
 FORMATS = ("table", "csv", "json", "md")
 TERMINAL_ROWS = 50  # rows of a section drawn on a terminal; the rest is counted
 MMAP_BYTES = 1 << 30  # SQLite caps it at its compile-time maximum (2 GB by default)
-
-
-@contextmanager
-def _without_gc() -> Iterator[None]:
-    """Run a report with Python's cycle collector paused, then restore it.
-
-    A report command is one short process that imports SQLAlchemy and builds thousands of rows,
-    all freed by reference counting; the collector's passes over those objects cost 40-100 ms
-    of CPU at 100k (more than some reports' queries) and find next to nothing.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _period(ctx: typer.Context, start: str | None, end: str | None) -> Any:
@@ -153,7 +134,7 @@ def _run(
     currency: str | None = None,
     **options: Any,
 ) -> None:
-    with _without_gc():
+    with cycle_collector_paused():
         _run_report(ctx, name, start, end, fmt, chart, currency, **options)
 
 
@@ -284,7 +265,7 @@ def customers(
 
     Example: pycrm report customers --by company --segment "At risk"
     """
-    with _without_gc():
+    with cycle_collector_paused():
         _customers(ctx, from_, to, fmt, chart, currency, by, segment, sort, limit)
 
 
