@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -144,35 +144,15 @@ def _stale_deals(session: Reader, now: datetime, stages: dict[int, Any]) -> Any:
     """A subquery of the ids of the (at most 500) open deals idle longest past their stage's limit.
 
     Idle means no stage change, edit or linked interaction for longer than the stage's
-    ``idle_days`` (the same rule as ``pycrm.services.agenda.stale_deal_ids``), decided in SQL:
-    the last activity is compared with one cut-off per stage (``now - idle_days``), so only the
-    deals shown leave the database. None when no open stage has a limit.
+    ``idle_days``: the rule of :func:`pycrm.services.agenda.stale_deal_query`, which Today uses
+    too. None when no open stage has a limit.
     """
-    deal, i_t = t.deal, t.interaction
+    from pycrm.services.agenda import stale_deal_query
+
     limits = [
         (sid, row.idle_days)
         for sid, row in stages.items()
         if row.kind == t.OPEN and row.idle_days is not None
     ]
-    if not limits:
-        return None
-    last_activity = (
-        sa.select(i_t.c.deal_id, sa.func.max(i_t.c.occurred_at).label("at"))
-        .where(i_t.c.deal_id.is_not(None))
-        .group_by(i_t.c.deal_id)
-        .subquery()
-    )
-    touched = sa.func.coalesce(last_activity.c.at, deal.c.stage_entered_at)
-    greatest = sa.func.max if is_sqlite(session) else sa.func.greatest  # SQLite's max(a, b, …)
-    last = greatest(deal.c.stage_entered_at, deal.c.updated_at, touched)
-    cutoff = sa.case(
-        {sid: sa.literal(now - timedelta(days=days), t.UTCDateTime()) for sid, days in limits},
-        value=deal.c.stage_id,
-    )
-    return (
-        sa.select(deal.c.id)
-        .outerjoin(last_activity, last_activity.c.deal_id == deal.c.id)
-        .where(deal.c.stage_id.in_([sid for sid, _ in limits]), last < cutoff)
-        .order_by(last, deal.c.id.desc())
-        .limit(STALE_SHOWN)
-    )
+    query = stale_deal_query(limits, now, "sqlite" if is_sqlite(session) else "postgresql")
+    return None if query is None else query.limit(STALE_SHOWN)

@@ -117,14 +117,31 @@ def stale_deal_ids(session: Queryable, now: datetime) -> list[int]:
     deals leave the database (turning 13,000 open deals' dates into Python objects to compare
     them cost ~0.5 s at 100k contacts).
     """
-    i_t, d_t, s_t = t.interaction, t.deal, t.stage
+    s_t = t.stage
     limits = session.execute(
         sa.select(s_t.c.id, s_t.c.idle_days).where(
             s_t.c.kind == t.OPEN, s_t.c.idle_days.is_not(None)
         )
     ).all()
-    if not limits:
+    query = stale_deal_query([(sid, days) for sid, days in limits], now, dialect_name(session))
+    if query is None:
         return []
+    return [deal_id for (deal_id,) in session.execute(query)]
+
+
+def stale_deal_query(
+    limits: Sequence[tuple[int, int]], now: datetime, dialect: str
+) -> sa.Select[Any] | None:
+    """The ids of open deals idle past their stage's limit, longest idle first: the one stale
+    rule, shared by Today and ``report pipeline``. ``limits`` are (stage id, idle days) of the
+    open stages that have one; None when there are none.
+
+    The last activity (stage change, edit or linked interaction) is compared in SQL with one
+    cut-off per stage (``now - idle_days``).
+    """
+    if not limits:
+        return None
+    i_t, d_t = t.interaction, t.deal
     # One grouped pass over interactions (a correlated subquery per deal took 8 s on a freshly
     # loaded PostgreSQL database without statistics).
     last_activity = (
@@ -134,20 +151,19 @@ def stale_deal_ids(session: Queryable, now: datetime) -> list[int]:
         .subquery()
     )
     touched = sa.func.coalesce(last_activity.c.at, d_t.c.stage_entered_at)
-    greatest = sa.func.max if dialect_name(session) == "sqlite" else sa.func.greatest
+    greatest = sa.func.max if dialect == "sqlite" else sa.func.greatest  # SQLite's max(a, b, …)
     last = greatest(d_t.c.stage_entered_at, d_t.c.updated_at, touched)
     column_type = d_t.c.updated_at.type
     cutoff = sa.case(
         {sid: sa.literal(now - timedelta(days=days), column_type) for sid, days in limits},
         value=d_t.c.stage_id,
     )
-    rows = session.execute(
+    return (
         sa.select(d_t.c.id)
         .outerjoin(last_activity, last_activity.c.deal_id == d_t.c.id)
         .where(d_t.c.stage_id.in_([sid for sid, _ in limits]), last < cutoff)
         .order_by(last, d_t.c.id.desc())
     )
-    return [deal_id for (deal_id,) in rows]
 
 
 def stale_deals(session: Queryable, now: datetime) -> list[DealView]:
