@@ -1201,20 +1201,7 @@ class _ImportWriter(contact_service.BulkContactWriter):
             f"INSERT INTO contact ({names}) VALUES ({', '.join('?' * len(columns))})",
             contact_rows,
         )
-        if email_rows:
-            execute(
-                "INSERT INTO contact_email (contact_id, email, email_key, label, position) "
-                "VALUES (?, ?, ?, ?, ?)",
-                email_rows,
-            )
-        if phone_rows:
-            execute(
-                "INSERT INTO contact_phone (contact_id, number, raw, normalized, label, position) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                phone_rows,
-            )
-        if tag_rows:
-            execute("INSERT INTO contact_tag (contact_id, tag_id) VALUES (?, ?)", tag_rows)
+        contact_service.insert_contact_children(execute, email_rows, phone_rows, tag_rows)
         log_created_range(session, "contact", first, cid - 1, columns)
         return list(range(first, cid))
 

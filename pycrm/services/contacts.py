@@ -531,6 +531,32 @@ def time_ordered_uuids() -> Iterator[str]:
         yield f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+def insert_contact_children(
+    execute: Any,
+    email_rows: Sequence[tuple[Any, ...]],
+    phone_rows: Sequence[tuple[Any, ...]],
+    tag_rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert bulk-written contacts' e-mails (contact_id, email, email_key, label, position),
+    phones (contact_id, number, raw, normalized, label, position) and tag links (contact_id,
+    tag_id) with ``execute``, a SQLite connection's ``exec_driver_sql`` (``?`` placeholders):
+    shared by the bulk writer and ``import csv``."""
+    if email_rows:
+        execute(
+            "INSERT INTO contact_email (contact_id, email, email_key, label, position) "
+            "VALUES (?, ?, ?, ?, ?)",
+            email_rows,
+        )
+    if phone_rows:
+        execute(
+            "INSERT INTO contact_phone (contact_id, number, raw, normalized, label, position) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            phone_rows,
+        )
+    if tag_rows:
+        execute("INSERT INTO contact_tag (contact_id, tag_id) VALUES (?, ?)", tag_rows)
+
+
 class BulkContactWriter:
     """Inserts validated contacts, their e-mails, phones, tags and ChangeLog entries in batches.
 
@@ -664,20 +690,7 @@ class BulkContactWriter:
             names = ", ".join(f'"{c}"' for c in shape)
             marks = ", ".join(f":{c}" for c in shape)
             execute(f"INSERT INTO contact ({names}) VALUES ({marks})", group)
-        if email_rows:
-            execute(
-                "INSERT INTO contact_email (contact_id, email, email_key, label, position) "
-                "VALUES (?, ?, ?, ?, ?)",
-                email_rows,
-            )
-        if phone_rows:
-            execute(
-                "INSERT INTO contact_phone (contact_id, number, raw, normalized, label, position) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                phone_rows,
-            )
-        if tag_rows:
-            execute("INSERT INTO contact_tag (contact_id, tag_id) VALUES (?, ?)", tag_rows)
+        insert_contact_children(execute, email_rows, phone_rows, tag_rows)
         execute(
             'INSERT INTO change_log (at, batch_id, entity, record_uuid, record_id, action, "before", "after") '
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
