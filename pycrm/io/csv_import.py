@@ -1144,19 +1144,7 @@ class _ImportWriter(contact_service.BulkContactWriter):
     """
 
     def _record_tag_ids(self, records: Sequence[Record]) -> dict[str, int]:
-        missing: dict[str, str] = {}
-        for record in records:
-            for t in record[TAGS]:
-                key = fold(t)
-                if key not in self.tag_ids and key not in missing:
-                    missing[key] = t
-        if missing:
-            names = list(missing.values())
-            for name, tag_id in zip(
-                names, tag_service.ensure_tags(self.session, names), strict=True
-            ):
-                self.tag_ids[fold(name)] = tag_id
-        return self.tag_ids
+        return self._ensure_tag_ids(t for record in records for t in record[TAGS])
 
     def _add_sqlite(self, rows: Sequence[Any]) -> list[int]:
         from pycrm.services.changelog import log_created_range

@@ -579,16 +579,19 @@ class BulkContactWriter:
         self._uuids = time_ordered_uuids()
 
     def _tag_ids(self, rows: Sequence[NewContact]) -> dict[str, int]:
-        missing = {}
-        for row in rows:
-            for t in row.tags:
-                key = fold(t)
-                if key not in self.tag_ids and key not in missing:
-                    missing[key] = t
+        return self._ensure_tag_ids(t for row in rows for t in row.tags)
+
+    def _ensure_tag_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """Folded tag name → id for every name seen so far, creating the missing tags."""
+        missing: dict[str, str] = {}
+        for t in names:
+            key = fold(t)
+            if key not in self.tag_ids and key not in missing:
+                missing[key] = t
         if missing:
-            names = list(missing.values())
+            new_names = list(missing.values())
             for name, tag_id in zip(
-                names, tag_service.ensure_tags(self.session, names), strict=True
+                new_names, tag_service.ensure_tags(self.session, new_names), strict=True
             ):
                 self.tag_ids[fold(name)] = tag_id
         return self.tag_ids
