@@ -161,7 +161,12 @@ contact = sa.Table(
     sa.Column("cadence_days", sa.Integer),
     sa.Column("custom_fields", sa.JSON),
     sa.Column("archived", sa.Boolean),
+    # Derived, written only by triggers on ``interaction`` (migration 0005); not in the models.
+    sa.Column("last_touch_at", UTCDateTime),
 )
+
+# Columns the database keeps itself, which the models deliberately leave out.
+DERIVED_COLUMNS = frozenset({("contact", "last_touch_at")})
 
 contact_email = sa.Table(
     "contact_email",

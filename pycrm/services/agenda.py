@@ -7,7 +7,6 @@ imports neither the models nor the ORM; every function takes a Core ``Connection
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from pycrm import tables as t
+from pycrm.dbtypes import UTCDateTime
 from pycrm.services import views
 from pycrm.services.views import DealView, FollowUpView, OccurrenceView, dialect_name
 
@@ -231,36 +231,54 @@ def due_touch(session: Queryable, now: datetime, *, limit: int = 50) -> tuple[li
         .join(tag_t, tag_t.c.id == link.c.tag_id)
         .where(tag_t.c.name_key == "vip")
     )
-    # Only people with a cadence are candidates, so the last-interaction look-up (an index probe
-    # on interaction(contact_id, occurred_at)) runs for them alone.
-    candidate_columns = (
-        c_t.c.id,
-        c_t.c.display_name,
-        c_t.c.created_at,
-        sa.func.coalesce(c_t.c.cadence_days, DEFAULT_CADENCE_DAYS).label("cadence"),
+    # The last touch is a column kept by triggers on interaction (migration 0005) and the
+    # cadences are few, so "due" compares each candidate's last touch with its cadence's cut-off
+    # date, computed here once per cadence: the pass reads only ix_contact_touch and does no date
+    # arithmetic per row, except ranking those who are due.
+    since = sa.func.coalesce(c_t.c.last_touch_at, c_t.c.created_at)
+    cadence = sa.func.coalesce(c_t.c.cadence_days, DEFAULT_CADENCE_DAYS)
+    cadences = sorted(
+        {DEFAULT_CADENCE_DAYS}
+        | {int(d) for (d,) in session.execute(sa.select(c_t.c.cadence_days).distinct()) if d}
     )
-    is_candidate = (
-        c_t.c.do_not_contact == sa.false(),
+    cutoff = sa.case(
+        {days: sa.literal(now - timedelta(days=days), UTCDateTime) for days in cadences},
+        value=cadence,
+    )
+    is_due = (
         c_t.c.archived == sa.false(),
+        c_t.c.do_not_contact == sa.false(),
         sa.or_(
             c_t.c.cadence_days.is_not(None),
             c_t.c.id.in_(open_deal_people),
             c_t.c.id.in_(vip_people),
         ),
+        since < cutoff,
     )
-    dialect = dialect_name(session)
-    if dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 35, 0):
-        query = _due_touch_sqlite(now, candidate_columns, is_candidate, limit)
-    else:
-        query = _due_touch_grouped(now, dialect, candidate_columns, is_candidate, limit)
-    rows = session.execute(query).all()
-    total = int(rows[0][-1]) if rows else 0
+    total = int(session.scalar(sa.select(sa.func.count()).where(*is_due)) or 0)
+    if not total:
+        return [], 0
+    elapsed = _elapsed_days(dialect_name(session), now, since)
+    overdue = (elapsed - cadence).label("overdue")
+    rows = session.execute(
+        sa.select(
+            c_t.c.id,
+            c_t.c.display_name,
+            cadence.label("cadence"),
+            c_t.c.last_touch_at,
+            elapsed.label("elapsed"),
+            overdue,
+        )
+        .where(*is_due)
+        .order_by(overdue.desc(), c_t.c.display_name)
+        .limit(limit)
+    ).all()
     out = [
         DueTouch(
             contact_id=cid, name=name, cadence_days=int(days), last_interaction_at=last_at,
             days_since=int(elapsed) if last_at is not None else None, overdue_days=int(over),
         )
-        for cid, name, days, last_at, elapsed, over, _total in rows
+        for cid, name, days, last_at, elapsed, over in rows
     ]  # fmt: skip
     return out, total
 
@@ -271,103 +289,3 @@ def _elapsed_days(dialect: str, now: datetime, since: Any) -> Any:
         now_text = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         return sa.func.julianday(now_text) - sa.func.julianday(since)
     return sa.func.extract("epoch", sa.literal(now) - since) / 86400.0
-
-
-def _due_touch_sqlite(
-    now: datetime, candidate_columns: Sequence[Any], is_candidate: Sequence[Any], limit: int
-) -> sa.Select[Any]:
-    """People due a touch on SQLite: each candidate's last touch is one probe on
-    interaction(contact_id, occurred_at), taken once in a materialized CTE, and the people due are
-    materialized again to be counted and ranked. At 100k contacts this costs about 60% of
-    joining a grouped pass over every interaction and counting with ``count() OVER ()``."""
-    i_t, c_t = t.interaction, t.contact
-    last_at = (
-        sa.select(sa.func.max(i_t.c.occurred_at))
-        .where(i_t.c.contact_id == c_t.c.id)
-        .scalar_subquery()
-        .label("last_at")
-    )
-    touched = (
-        sa.select(*candidate_columns, last_at)
-        .where(*is_candidate)
-        .cte("touched")
-        .prefix_with("MATERIALIZED")
-    )
-    elapsed = _elapsed_days(
-        "sqlite", now, sa.func.coalesce(touched.c.last_at, touched.c.created_at)
-    )
-    due = (
-        sa.select(
-            touched.c.id,
-            touched.c.display_name,
-            touched.c.cadence,
-            touched.c.last_at,
-            elapsed.label("elapsed"),
-        )
-        .where(elapsed > touched.c.cadence)
-        .cte("due")
-        .prefix_with("MATERIALIZED")
-    )
-    overdue = (due.c.elapsed - due.c.cadence).label("overdue")
-    return (
-        sa.select(
-            due.c.id,
-            due.c.display_name,
-            due.c.cadence,
-            due.c.last_at,
-            due.c.elapsed,
-            overdue,
-            sa.select(sa.func.count()).select_from(due).scalar_subquery().label("total"),
-        )
-        .order_by(overdue.desc(), due.c.display_name)
-        .limit(limit)
-    )
-
-
-def _due_touch_grouped(
-    now: datetime,
-    dialect: str,
-    candidate_columns: Sequence[Any],
-    is_candidate: Sequence[Any],
-    limit: int,
-) -> sa.Select[Any]:
-    """People due a touch with one grouped pass over interaction(contact_id, occurred_at) joined
-    to the candidates (PostgreSQL, and SQLite before 3.35 which lacks ``MATERIALIZED``): a
-    correlated max() per candidate would run twice per row (select list and filter)."""
-    i_t = t.interaction
-    candidates = sa.select(*candidate_columns).where(*is_candidate).cte("candidates")
-    last = (
-        sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at).label("at"))
-        .where(i_t.c.contact_id.is_not(None))
-        .group_by(i_t.c.contact_id)
-        .subquery("last_touch")
-    )
-    with_last = (
-        sa.select(
-            candidates.c.id,
-            candidates.c.display_name,
-            candidates.c.cadence,
-            candidates.c.created_at,
-            last.c.at.label("last_at"),
-        )
-        .outerjoin(last, last.c.contact_id == candidates.c.id)
-        .subquery("with_last")
-    )
-    elapsed_days = _elapsed_days(
-        dialect, now, sa.func.coalesce(with_last.c.last_at, with_last.c.created_at)
-    )
-    overdue = (elapsed_days - with_last.c.cadence).label("overdue")
-    return (
-        sa.select(
-            with_last.c.id,
-            with_last.c.display_name,
-            with_last.c.cadence,
-            with_last.c.last_at,
-            elapsed_days,
-            overdue,
-            sa.func.count().over().label("total"),
-        )
-        .where(elapsed_days > with_last.c.cadence)
-        .order_by(overdue.desc(), with_last.c.display_name)
-        .limit(limit)
-    )

@@ -200,20 +200,52 @@ def test_today_is_the_orm_today(book: Database, limit: int, offset_days: int) ->
 
 
 @pytest.mark.parametrize("limit", [50, 2])
-def test_due_touch_on_sqlite_ranks_and_counts_as_the_grouped_query(
-    sqlite_book: Database, limit: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """SQLite ≥ 3.35 takes the materialized last-touch query; older SQLite (and PostgreSQL) the
-    grouped join. Both give the same people, order, figures and total."""
-    import types
+def test_due_touch_ranks_and_counts_as_the_interactions_say(book: Database, limit: int) -> None:
+    """The stored last touch (kept by triggers) gives the people, order, figures and total that
+    the interactions themselves give, computed here in Python from the raw rows."""
+    import sqlalchemy as sa
+
+    from pycrm import tables as t
 
     now = (NOW + timedelta(days=200)).astimezone()  # most people are due by then
-    with sqlite_book.connect() as connection:
-        materialized = agenda.due_touch(connection, now, limit=limit)
-        monkeypatch.setattr(agenda, "sqlite3", types.SimpleNamespace(sqlite_version_info=(3, 34)))
-        grouped = agenda.due_touch(connection, now, limit=limit)
-    assert materialized == grouped
-    assert materialized[1] > limit
+    with book.connect() as connection:
+        got = agenda.due_touch(connection, now, limit=limit)
+        last: dict[int, datetime] = {}
+        for cid, at in connection.execute(
+            sa.select(t.interaction.c.contact_id, t.interaction.c.occurred_at)
+        ):
+            if cid is not None and (cid not in last or at > last[cid]):
+                last[cid] = at
+        open_people = set(
+            connection.scalars(
+                sa.select(t.deal.c.contact_id)
+                .join(t.stage, t.stage.c.id == t.deal.c.stage_id)
+                .where(t.stage.c.kind == t.OPEN)
+            )
+        )
+        vip_people = set(
+            connection.scalars(
+                sa.select(t.contact_tag.c.contact_id)
+                .join(t.tag, t.tag.c.id == t.contact_tag.c.tag_id)
+                .where(t.tag.c.name_key == "vip")
+            )
+        )
+        people = connection.execute(
+            sa.select(t.contact).where(~t.contact.c.archived, ~t.contact.c.do_not_contact)
+        ).all()
+    due = []
+    for p in people:
+        if p.cadence_days is None and p.id not in open_people and p.id not in vip_people:
+            continue
+        cadence = p.cadence_days or agenda.DEFAULT_CADENCE_DAYS
+        elapsed = (now - last.get(p.id, p.created_at)).total_seconds() / 86400
+        if elapsed > cadence:
+            due.append((-(elapsed - cadence), p.display_name, p.id, last.get(p.id)))
+    due.sort()
+    assert got[1] == len(due) > limit
+    assert [(d.contact_id, d.last_interaction_at) for d in got[0]] == [
+        (cid, at) for _, _, cid, at in due[:limit]
+    ]
 
 
 def test_birthdays_this_week_across_new_year_and_29_february(database: Database) -> None:

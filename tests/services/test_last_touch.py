@@ -1,0 +1,79 @@
+"""contact.last_touch_at: kept by the database's triggers whoever writes interactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from pycrm import tables as t
+from pycrm.db import Database
+from pycrm.services import changelog, contacts, interactions, privacy, search
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def last_touch(database: Database, contact_id: int) -> datetime | None:
+    with database.engine.connect() as conn:
+        value: datetime | None = conn.scalar(
+            sa.select(t.contact.c.last_touch_at).where(t.contact.c.id == contact_id)
+        )
+    return value
+
+
+def log(database: Database, contact_id: int, days_ago: int) -> int:
+    with database.write("log") as s:
+        return interactions.log_interaction(
+            s,
+            type="call",
+            summary=f"{days_ago} days ago",
+            contact_id=contact_id,
+            occurred_at=NOW - timedelta(days=days_ago),
+        ).id
+
+
+def test_last_touch_follows_inserts_edits_deletes_and_undo(database: Database) -> None:
+    with database.write("setup") as s:
+        ana = contacts.create_contact(s, "Ana").id
+    assert last_touch(database, ana) is None
+    newest = log(database, ana, 3)
+    assert last_touch(database, ana) == NOW - timedelta(days=3)
+    log(database, ana, 10)  # older: the date does not move back
+    assert last_touch(database, ana) == NOW - timedelta(days=3)
+    with database.write("edit") as s:
+        interactions.update_interaction(s, newest, occurred_at=NOW - timedelta(days=20))
+    assert last_touch(database, ana) == NOW - timedelta(days=10)
+    with database.write("delete") as s:
+        interactions.delete_interaction(s, newest)
+        batch = s.info["batch_id"]
+    assert last_touch(database, ana) == NOW - timedelta(days=10)
+    with database.write("undo") as s:
+        changelog.revert_batch(s, batch)
+    assert last_touch(database, ana) == NOW - timedelta(days=10)
+    with database.read() as s:
+        assert interactions.last_interaction_at(s, ana) == last_touch(database, ana)
+
+
+def test_merging_moves_the_last_touch_with_the_history(database: Database) -> None:
+    with database.write("setup") as s:
+        keep = contacts.create_contact(s, "Ana Silva").id
+        other = contacts.create_contact(s, "Ana S.").id
+    log(database, keep, 30)
+    log(database, other, 2)
+    with database.write("merge") as s:
+        privacy.merge_contacts(s, keep, other)
+    assert last_touch(database, keep) == NOW - timedelta(days=2)
+
+
+def test_a_new_interaction_leaves_the_search_index_alone_but_a_rename_updates_it(
+    database: Database,
+) -> None:
+    with database.write("setup") as s:
+        ana = contacts.create_contact(s, "Ana Zimmermann", notes="likes jazz").id
+    log(database, ana, 1)
+    with database.write("rename") as s:
+        contacts.update_contact(s, ana, display_name="Ana Quintana")
+    with database.read() as s:
+        assert [h.id for h in search.search(s, "quintana") if h.kind == "contact"] == [ana]
+        assert not [h for h in search.search(s, "zimmermann") if h.kind == "contact"]
+        assert [h.id for h in search.search(s, "jazz") if h.kind == "contact"] == [ana]
