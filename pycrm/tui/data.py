@@ -718,12 +718,12 @@ def today_part(database: Database, part: str, now: datetime) -> dict[str, Any]:
                 closing_before=local_now.date() + timedelta(days=agenda.CLOSING_WITHIN_DAYS),
                 limit=limit,
             )
-            stale_ids = agenda.stale_deal_ids(connection, local_now)
-            stale = views.list_deals(connection, deal_ids=stale_ids[:limit]) if stale_ids else []
+            stale_ids, stale_total = agenda.first_stale_deal_ids(connection, local_now, limit)
+            stale = views.list_deals(connection, deal_ids=stale_ids) if stale_ids else []
             return {
                 "closing_soon": closing,
                 "stale_deals": stale,
-                "totals": {"stale_deals": len(stale_ids)},
+                "totals": {"stale_deals": stale_total},
             }
         if part == "birthdays":
             return {"birthdays": agenda.birthdays(connection, local_now.date())}

@@ -9,6 +9,9 @@ derived data, written only by the database: triggers on ``interaction`` keep it 
 writes (services, bulk loads, imports, merges, undo), so no Python writer can forget it. The ORM
 model does not map it, so ChangeLog snapshots, undo and JSON backups never carry it.
 
+Two indexes serve the Today agenda: ``ix_contact_touch`` (everything the due-touch pass reads)
+and ``ix_contact_birthday`` (birth month and day).
+
 Why: ``pycrm today`` and the Today screen rank everyone whose stay-in-touch cadence has run out.
 Finding each candidate's last interaction was one index probe per candidate, ~0.3 s of the
 command's time at 100,000 contacts (72,000 candidates); reading a column of the same rows costs a
@@ -97,6 +100,13 @@ TOUCH_INDEX_COLUMNS = [
 ]  # fmt: skip
 
 
+def _create_indexes() -> None:
+    op.create_index("ix_contact_touch", "contact", TOUCH_INDEX_COLUMNS)
+    # This week's birthdays (agenda.birthdays) are a few hundred of 100,000 people: found through
+    # this index in ~2 ms where the table scan took 40-130 ms.
+    op.create_index("ix_contact_birthday", "contact", ["birth_month", "birth_day"])
+
+
 def upgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     op.add_column("contact", sa.Column("last_touch_at", sa.DateTime(timezone=True)))
@@ -109,7 +119,7 @@ def upgrade() -> None:
         )
         op.execute(PG_FUNCTION)
         op.execute(PG_TRIGGER)
-        op.create_index("ix_contact_touch", "contact", TOUCH_INDEX_COLUMNS)
+        _create_indexes()
         return
     op.execute("DROP TRIGGER contact_au")
     op.execute(
@@ -124,10 +134,11 @@ def upgrade() -> None:
     )
     for ddl in SQLITE_TRIGGERS:
         op.execute(ddl)
-    op.create_index("ix_contact_touch", "contact", TOUCH_INDEX_COLUMNS)
+    _create_indexes()
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contact_birthday", table_name="contact")
     op.drop_index("ix_contact_touch", table_name="contact")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS interaction_touch ON interaction")
