@@ -418,12 +418,9 @@ def list_contacts(
     if company_id is not None:
         query = query.where(m.Contact.company_id == company_id)
     if sort == "recent":
-        i_t = m.Interaction.__table__
-        last = (
-            sa.select(sa.func.max(i_t.c.occurred_at))
-            .where(i_t.c.contact_id == m.Contact.id)
-            .scalar_subquery()
-        )
+        # The last touch is kept by the database (migration 0005; the model leaves it out) and
+        # ix_contact_touch holds it in this order.
+        last: sa.ColumnElement[Any] = sa.literal_column("contact.last_touch_at")
         query = query.order_by(last.desc().nulls_last(), m.Contact.display_name)
     elif sort == "value":
         won = (

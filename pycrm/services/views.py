@@ -178,13 +178,7 @@ def list_contacts(
     if company_id is not None:
         query = query.where(c.c.company_id == company_id)
     if sort == "recent":
-        i_t = t.interaction
-        last = (
-            sa.select(sa.func.max(i_t.c.occurred_at))
-            .where(i_t.c.contact_id == c.c.id)
-            .scalar_subquery()
-        )
-        query = query.order_by(last.desc().nulls_last(), c.c.display_name)
+        query = query.order_by(c.c.last_touch_at.desc().nulls_last(), c.c.display_name)
     elif sort == "value":
         d_t, s_t = t.deal, t.stage
         won = (

@@ -77,3 +77,32 @@ def test_a_new_interaction_leaves_the_search_index_alone_but_a_rename_updates_it
         assert [h.id for h in search.search(s, "quintana") if h.kind == "contact"] == [ana]
         assert not [h for h in search.search(s, "zimmermann") if h.kind == "contact"]
         assert [h.id for h in search.search(s, "jazz") if h.kind == "contact"] == [ana]
+
+
+def test_contact_lists_read_an_index_in_order_on_sqlite(sqlite_db: Database) -> None:
+    """By name and by last touch, the first page comes straight from an index: no sort of
+    everyone (ix_contact_touch must not lead with ``archived``, or the planner picks it)."""
+    from pycrm.services import views
+
+    with sqlite_db.write("setup") as s:
+        ids = [contacts.create_contact(s, f"Person {i}").id for i in range(5)]
+    for days_ago, cid in enumerate(ids[:3]):
+        log(sqlite_db, cid, days_ago + 1)
+    plans: list[str] = []
+
+    @sa.event.listens_for(sqlite_db.engine, "before_cursor_execute")
+    def explain(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM contact \n" in statement and "LIMIT" in statement:
+            rows = cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            plans.append(" / ".join(r[-1] for r in rows))
+
+    with sqlite_db.connect() as connection:
+        recent = views.list_contacts(connection, sort="recent", limit=4)
+        views.list_contacts(connection, sort="name", limit=4)
+    with sqlite_db.read() as s:
+        orm_recent = contacts.list_contacts(s, sort="recent", limit=4)
+    assert [v.contact.id for v in recent] == [v.contact.id for v in orm_recent]
+    assert [v.contact.id for v in recent] == [ids[0], ids[1], ids[2], ids[3]]
+    by_recent, by_name = plans[:2]
+    assert "ix_contact_touch" in by_recent and "TEMP B-TREE" not in by_recent, plans
+    assert "ix_contact_display_name" in by_name and "TEMP B-TREE" not in by_name, plans
