@@ -83,8 +83,8 @@ def search(
     if not tokens or not wanted or limit <= 0:
         return []
     if _dialect(session) == "sqlite":
-        found = _sqlite_candidates(session, tokens, wanted, max(limit * 3, 60))
-        hits = _describe(session, found, tokens)
+        found = _sqlite_candidates(session, tokens, wanted, limit)
+        hits = _describe(session, _sqlite_best(session, found, tokens, limit), tokens)
     else:
         hits = _postgres_hits(session, tokens, wanted, limit)
     if not hits and fuzzy:
@@ -94,17 +94,21 @@ def search(
 
 
 def _sqlite_candidates(
-    session: Queryable, tokens: list[str], kinds: list[str], wanted: int = CANDIDATES
+    session: Queryable, tokens: list[str], kinds: list[str], per_kind: int
 ) -> dict[tuple[str, int], float]:
-    """Up to ``wanted`` candidates, cheapest and best passes first.
+    """Up to ``per_kind`` candidates of each kind, cheapest and best passes first.
 
     1. every token as a whole word of the name, ranked by bm25 (small sets: "silva" is a word
        of ~900 names at 100k contacts);
     2. tokens as prefixes of name words, then 3. as prefixes anywhere (e-mails, phones, tags,
        notes), both unranked: ranking 13,000 matches of "le"* by bm25 cost 80 ms, and the caller
        orders the few candidates it keeps by how well the name matches anyway.
+
+    Each kind is capped on its own, as on PostgreSQL: bm25 favours short documents, so one cap
+    for all kinds filled up with deals titled "Renewal for Silva Ltda" and left out the 441
+    people named Silva. A later pass only adds lower tiers, so it runs only while fewer than
+    ``per_kind`` (the number of hits asked for) have been found.
     """
-    codes = ",".join(str(_KIND_CODE[k]) for k in kinds)
     code_kind = {v: k for k, v in _KIND_CODE.items()}
     whole = " ".join('"' + t.replace('"', '""') + '"' for t in tokens)
     passes = [
@@ -114,20 +118,49 @@ def _sqlite_candidates(
     ]
     found: dict[tuple[str, int], float] = {}
     for expression, ranked in passes:
+        rank = "bm25(search_index, 10.0, 6.0, 6.0, 3.0, 1.0)" if ranked else "0"
         order = "ORDER BY rank " if ranked else ""
-        rows = session.execute(
-            sa.text(
-                "SELECT rowid, bm25(search_index, 10.0, 6.0, 6.0, 3.0, 1.0) AS rank "
-                "FROM search_index WHERE search_index MATCH :q "
-                f"AND (rowid % 4) IN ({codes}) {order}LIMIT :n"
-            ),
-            {"q": expression, "n": wanted},
-        ).all()
-        for rowid, rank in rows:
-            found.setdefault((code_kind[rowid % 4], rowid // 4), -float(rank) if ranked else 0.0)
-        if len(found) >= wanted:
+        sql = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT rowid, {rank} AS rank FROM search_index "
+            f"WHERE search_index MATCH :q AND (rowid % 4) = {_KIND_CODE[kind]} {order}LIMIT :n)"
+            for kind in kinds
+        )
+        for rowid, score in session.execute(sa.text(sql), {"q": expression, "n": per_kind}):
+            found.setdefault((code_kind[rowid % 4], rowid // 4), -float(score))
+        if len(found) >= per_kind:
             break
     return found
+
+
+# Each kind's name (and a company's domain, which can decide a tier) by id, for ranking.
+_SQLITE_NAMES = {
+    "contact": "SELECT id, display_name, NULL FROM contact WHERE id IN ({ids})",
+    "company": "SELECT id, name, domain FROM company WHERE id IN ({ids})",
+    "deal": "SELECT id, title, NULL FROM deal WHERE id IN ({ids})",
+}
+
+
+def _sqlite_best(
+    session: Queryable, found: dict[tuple[str, int], float], tokens: list[str], limit: int
+) -> dict[tuple[str, int], float]:
+    """The ``limit`` candidates that rank first, in the order :func:`search` sorts hits by,
+    judged from their names alone, so that only those are described (e-mails, companies,
+    stages, amounts). A person's e-mail never decides a tier: the query's words hold no "@"."""
+    if len(found) <= limit:
+        return found
+    by_kind: dict[str, list[int]] = {}
+    for kind, record_id in found:
+        by_kind.setdefault(kind, []).append(record_id)
+    ranked: list[tuple[float, str, int, tuple[str, int]]] = []
+    for kind, ids in by_kind.items():
+        sql = _SQLITE_NAMES[kind].format(ids=",".join(str(int(i)) for i in ids))
+        for record_id, label, domain in session.execute(sa.text(sql)):
+            key = (kind, record_id)
+            tier = _tier(label, [domain] if domain else [], tokens)
+            score = tier * 1000.0 + (2 - _KIND_CODE[kind]) * 100.0 + found[key]
+            ranked.append((-score, label.casefold(), record_id, key))
+    ranked.sort()
+    return {key: found[key] for *_, key in ranked[:limit]}
 
 
 def _like(token: str) -> str:

@@ -123,3 +123,27 @@ def test_postgres_search_expressions_are_the_indexed_ones() -> None:
     words = importlib.import_module("pycrm.migrations.versions.0004_search_name_words")
     for kind in ("contact", "company", "deal"):
         assert search_module.PG_WORDS[kind] in set(words.WORD_INDEXES.values())
+
+
+def test_people_named_like_a_busy_company_still_come_first(database: Database) -> None:
+    """bm25 prefers short documents: a cap shared by all kinds once filled up with deals titled
+    "Renewal for Silva Ltda" and left out the people named Silva. Each kind has its own."""
+    from pycrm.services import companies
+
+    with database.write("setup") as s:
+        people = {
+            contacts.create_contact(
+                s,
+                f"{first} Silva",
+                emails=[f"{first.lower()}@silva-mail.example"],
+                notes="met at a fair",
+            ).id
+            for first in ("Ana", "Bruno", "Carla", "Davi", "Elisa")
+        }
+        firm = companies.create_company(s, "Silva Ltda").id
+        for i in range(80):
+            deals.create_deal(s, f"Renewal {i} for Silva Ltda", company_id=firm, amount=100)
+    with database.read() as s:
+        hits = search(s, "silva", limit=10)
+    assert {h.id for h in hits[:5] if h.kind == "contact"} == people
+    assert [h.kind for h in hits[5:7]] == ["company", "deal"]
