@@ -10,6 +10,7 @@ Modules import services lazily inside commands for the same reason.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import Any
@@ -68,6 +69,11 @@ class PycrmGroup(TyperGroup):
             for line in getattr(exc, "details", lambda: [])():
                 error(line, prefix="  ")
             raise typer.Exit(code) from exc
+        finally:
+            from pycrm.cli.context import CliContext
+
+            if isinstance(ctx.obj, CliContext):
+                ctx.obj.close()  # here, not at exit: see main()
 
 
 def error_exit_code(exc: BaseException) -> int | None:
@@ -146,5 +152,12 @@ def _load_command(name: str) -> Any:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (the process ends when it returns)."""
+    try:
+        app()
+    finally:
+        # The process is about to exit: move everything still alive (SQLAlchemy's thousands of
+        # classes and functions, mostly in reference cycles) out of the cycle collector's reach,
+        # so the interpreter's exit-time collections skip them. The OS frees the memory anyway;
+        # the database was closed when the command ended. ~0.15 s of a quick command's 0.8 s.
+        gc.freeze()

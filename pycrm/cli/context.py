@@ -46,6 +46,12 @@ class CliContext:
                 )
         return self._database
 
+    def close(self) -> None:
+        """Release the database's connections (SQLite then tidies its WAL files)."""
+        if self._database is not None:
+            self._database.close()
+            self._database = None
+
 
 def get_context(ctx: typer.Context) -> CliContext:
     """The CliContext of this invocation (also when a sub-command is invoked directly in tests)."""
