@@ -35,7 +35,9 @@ class CliContext:
             from pycrm.cli.output import note
 
             dbmodule.lock_wait_notice = note
-            self._database = dbmodule.open_database(self.settings.db, create=create)
+            # An explicit --db (or PYCRM_DB) wins over the config file, which then need not be read.
+            db = self.db_arg or self.settings.db
+            self._database = dbmodule.open_database(db, create=create)
             if self._database.upgraded_from:
                 from pycrm.cli.output import note
 
