@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:  # not imported at run time: the quick commands run without Typer
+    import typer
 
-if TYPE_CHECKING:
     from pycrm.config import Settings
     from pycrm.db import Database
 
