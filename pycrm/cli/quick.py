@@ -20,7 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -183,7 +183,7 @@ QUICK_COMMANDS: dict[tuple[str, ...], tuple[Callable[..., None], tuple[str, ...]
 
 
 def parse(
-    argv: Sequence[str], environ: dict[str, str] | os._Environ[str] = os.environ
+    argv: Sequence[str], environ: Mapping[str, str] = os.environ
 ) -> tuple[Callable[..., None], str | None, dict[str, Any]] | None:
     """(command body, --db, keyword arguments) when ``argv`` is plainly a quick command, else
     None (the Typer app then takes it)."""
