@@ -12,9 +12,7 @@ The config file is TOML at ``platformdirs.user_config_dir("pycrm")/config.toml``
 
 from __future__ import annotations
 
-import locale
 import os
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -41,6 +39,8 @@ def config_path() -> Path:
 
 @cache
 def _file_settings() -> dict[str, Any]:
+    import tomllib
+
     path = config_path()
     try:
         with path.open("rb") as fh:
@@ -54,6 +54,8 @@ def _locale_name() -> str:
         value = os.environ.get(var)
         if value and value not in ("C", "POSIX") and not value.startswith("C."):
             return value
+    import locale
+
     try:
         return locale.getlocale()[0] or "en_US"
     except ValueError:

@@ -282,11 +282,28 @@ def _read_only_uri(path: Path) -> str:
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
-    return sqlite3.connect(_read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    """A read-only connection, as :func:`_read_only_uri` decides, but opened once: the connection
+    that proves ``mode=ro`` works is the one returned."""
+    uri = f"file:{path}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+    except sqlite3.OperationalError as exc:
+        if "readonly" not in str(exc) and "unable to open" not in str(exc):
+            raise
+    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
 
 
-def _probe_sqlite_schema(path: Path) -> None:
-    """Refuse foreign or newer SQLite files using a read-only connection (no WAL switch)."""
+def _probe_sqlite_schema(path: Path) -> tuple[str | None, bool]:
+    """Refuse foreign or newer SQLite files using a read-only connection (no WAL switch).
+
+    Returns what :func:`_schema_state` would: (alembic revision or None, whether tables exist).
+    """
     try:
         conn = _connect_read_only(path)
         try:
@@ -314,6 +331,7 @@ def _probe_sqlite_schema(path: Path) -> None:
             f"{path} was written by a newer pycrm (schema {revision}); "
             "upgrade pycrm to open it. The file was left untouched."
         )
+    return revision, bool(tables)
 
 
 def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Database:
@@ -326,11 +344,14 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
     path: Path | None = None
     readonly = False
     fresh = False
+    probed: tuple[str | None, bool] | None = None
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
         if path.exists() and path.stat().st_size > 0:
             _check_sqlite_file(path)
-            _probe_sqlite_schema(path)  # read-only look first: a foreign file is never modified
+            # A read-only look first: a foreign file is never modified. Its answer is the schema
+            # state, so the engine need not ask again (a quick command saves a round of queries).
+            probed = _probe_sqlite_schema(path)
             readonly = not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK)
         elif path.exists():
             fresh = True
@@ -351,15 +372,18 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
     database = Database(url=url, engine=engine, path=path, readonly=readonly)
     if path is not None and not readonly:
         database._write_engine = engine.execution_options(pycrm_write=True)
-    try:
-        with engine.connect() as conn:
-            revision, has_tables = _schema_state(conn)
-    except sa.exc.DatabaseError as exc:
-        engine.dispose()
-        where = path or url
-        if path is not None and "not a database" in str(exc.orig):
-            raise NotPycrmDatabase(f"{where} is not a pycrm database; left untouched") from exc
-        raise DatabaseError(f"cannot open {where}: {exc.orig}") from exc
+    if probed is not None:
+        revision, has_tables = probed
+    else:
+        try:
+            with engine.connect() as conn:
+                revision, has_tables = _schema_state(conn)
+        except sa.exc.DatabaseError as exc:
+            engine.dispose()
+            where = path or url
+            if path is not None and "not a database" in str(exc.orig):
+                raise NotPycrmDatabase(f"{where} is not a pycrm database; left untouched") from exc
+            raise DatabaseError(f"cannot open {where}: {exc.orig}") from exc
     if revision is None:
         if has_tables:
             engine.dispose()

@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from datetime import date, datetime, time
 from typing import Any, TypeVar
 
-import typer
-
 from pycrm.cli.context import CliContext
 from pycrm.cli.output import error
 
@@ -22,6 +20,8 @@ def confirm_or_exit(question: str, yes: bool) -> None:
     """Ask on a terminal; without a terminal refuse unless --yes (exit 2)."""
     if yes:
         return
+    import typer  # here, not at the top: the quick commands run without Typer
+
     if not sys.stdin.isatty():
         error("this changes or deletes data: add --yes to confirm (stdin is not a terminal)")
         raise typer.Exit(2)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
 
-from pycrm.cli.common import birthday_arg, confirm_or_exit, local_text, without_cycle_collector
+from pycrm.cli.common import birthday_arg, confirm_or_exit, without_cycle_collector
 from pycrm.cli.context import get_context
-from pycrm.cli.output import line, note, print_json, safe, table
+from pycrm.cli.output import line, note, print_json, safe
 
 app = typer.Typer(
     help="People: add, list, show, edit, remove, merge, forget, export.", no_args_is_help=True
@@ -115,37 +114,11 @@ def list_(
 
     Example: pycrm contact list --tag vip --sort recent --limit 20
     """
-    # Core reads (pycrm.services.views): no models, no ORM, so a quick look stays quick.
-    from pycrm.services import refs, views
-    from pycrm.services.errors import ValidationError
+    from pycrm.cli.quick import contact_list
 
-    if sort not in ("name", "recent", "value"):
-        raise ValidationError("--sort", f"{sort!r} is not one of: name, recent, value")
-    database = get_context(ctx).database()
-    with database.connect() as connection:
-        company_id = refs.resolve_company(connection, company) if company else None
-        people = views.list_contacts(
-            connection, tag=tag, company_id=company_id, sort=sort, limit=limit
-        )
-    if as_json:
-        from pycrm.cli.serialize import contact_json
-
-        print_json([contact_json(p) for p in people])
-        return
-    if not people:
-        note("no people yet — add one with `pycrm contact add NAME`")
-        return
-    table(
-        ["id", "name", "company", "e-mail", "phone", "tags", "last touch"],
-        [
-            (
-                p.contact.id, p.contact.display_name, p.company_name,
-                p.emails[0][0] if p.emails else "", p.phones[0][0] if p.phones else "",
-                ", ".join(p.tags), local_text(p.last_interaction_at)[:10],
-            )
-            for p in people
-        ],
-    )  # fmt: skip
+    contact_list(
+        get_context(ctx), tag=tag, company=company, sort=sort, limit=limit, as_json=as_json
+    )
 
 
 @app.command("show")
@@ -159,71 +132,9 @@ def show(
 
     Example: pycrm contact show ana@acme.com
     """
-    # Core reads (pycrm.services.views): no models, no ORM, so a quick look stays quick.
-    from pycrm.services import refs, views
+    from pycrm.cli.quick import contact_show
 
-    database = get_context(ctx).database()
-    with database.connect() as connection:
-        cid = refs.resolve_contact(connection, ref)
-        person = views.contact_view(connection, cid)
-        person_deals = views.list_deals(connection, contact_id=cid)
-        promises = views.list_followups(connection, contact_id=cid)
-        now = datetime.now(UTC)
-        upcoming = views.meeting_occurrences(
-            connection, now, now + timedelta(days=365), contact_id=cid
-        )[:3]
-        history = views.list_interactions(connection, contact_id=cid, limit=10)
-    if as_json:
-        from pycrm.cli.serialize import (
-            contact_json,
-            deal_json,
-            followup_json,
-            interaction_json,
-            occurrence_json,
-        )
-
-        data = contact_json(person)
-        data["deals"] = [deal_json(d) for d in person_deals]
-        data["followups"] = [followup_json(f) for f in promises]
-        data["next_meetings"] = [occurrence_json(o) for o in upcoming]
-        data["interactions"] = [interaction_json(i, person.contact.display_name) for i in history]
-        print_json(data)
-        return
-    c = person.contact
-    line(f"{c.display_name}  (#{c.id})")
-    facts = [
-        ("title", c.title), ("company", person.company_name),
-        ("e-mail", ", ".join(f"{e} ({lbl})" if lbl else e for e, lbl in person.emails)),
-        ("phone", ", ".join(f"{n} ({lbl})" if lbl else n for n, lbl in person.phones)),
-        ("tags", ", ".join(person.tags)), ("prefers", c.preferred_channel), ("best time", c.best_time),
-        ("language", c.language), ("DO NOT CONTACT", "yes" if c.do_not_contact else None),
-        ("cadence", f"every {c.cadence_days} days" if c.cadence_days else None),
-        ("last touch", local_text(person.last_interaction_at)), ("source", c.source),
-        ("notes", c.notes),
-    ]  # fmt: skip
-    for label, value in facts:
-        if value:
-            line(f"  {label:>14}: {safe(value)}")
-    if person_deals:
-        line("deals:")
-        from pycrm.money import format_money
-
-        for d in person_deals:
-            line(
-                f"  #{d.deal.id} {d.deal.title} — {d.stage_name}, {format_money(d.deal.amount, d.deal.currency)}"
-            )
-    if promises:
-        line("open follow-ups:")
-        for f in promises:
-            line(f"  #{f.followup.id} {local_text(f.followup.due_at)} {f.followup.what}")
-    if upcoming:
-        line("next meetings:")
-        for o in upcoming:
-            line(f"  {local_text(o.starts_at)} {o.meeting.title}")
-    if history:
-        line("recent interactions:")
-        for i in history:
-            line(f"  {local_text(i.occurred_at)} {i.type:<7} {i.summary}")
+    contact_show(get_context(ctx), ref, as_json=as_json)
 
 
 @app.command("edit")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:  # not imported at run time: the quick commands run without Typer
+    import typer
 
-if TYPE_CHECKING:
     from pycrm.config import Settings
     from pycrm.db import Database
 
@@ -35,7 +35,9 @@ class CliContext:
             from pycrm.cli.output import note
 
             dbmodule.lock_wait_notice = note
-            self._database = dbmodule.open_database(self.settings.db, create=create)
+            # An explicit --db (or PYCRM_DB) wins over the config file, which then need not be read.
+            db = self.db_arg or self.settings.db
+            self._database = dbmodule.open_database(db, create=create)
             if self._database.upgraded_from:
                 from pycrm.cli.output import note
 
@@ -45,6 +47,12 @@ class CliContext:
                     + (f"; backup at {backup}" if backup else "")
                 )
         return self._database
+
+    def close(self) -> None:
+        """Release the database's connections (SQLite then tidies its WAL files)."""
+        if self._database is not None:
+            self._database.close()
+            self._database = None
 
 
 def get_context(ctx: typer.Context) -> CliContext:

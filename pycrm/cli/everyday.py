@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
     app.command("history")(history)
 
 
+@without_cycle_collector
 def find(
     ctx: typer.Context,
     query: str = typer.Argument(
@@ -30,23 +31,9 @@ def find(
 
     Example: pycrm find gonçalves --json
     """
-    from pycrm.services.search import search
+    from pycrm.cli.quick import find as run
 
-    database = get_context(ctx).database()
-    with database.connect() as connection:
-        hits = search(connection, query, limit=limit)
-    if as_json:
-        print_json(
-            [
-                {"kind": h.kind, "id": h.id, "uuid": h.uuid, "name": h.label, "detail": h.detail}
-                for h in hits
-            ]
-        )
-        return
-    if not hits:
-        note(f"nothing matches {query!r}")
-        return
-    table(["kind", "id", "name", "detail"], [(h.kind, h.id, h.label, h.detail) for h in hits])
+    run(get_context(ctx), query, limit=limit, as_json=as_json)
 
 
 def log(
