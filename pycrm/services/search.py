@@ -506,11 +506,26 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
                 "USING fts5vocab(main, search_index, 'col')"
             )
         )
-        terms = _name_terms(session)
-        # For each typed word, the closest vocabulary words, best first.
+        # For each typed word, the closest vocabulary words, best first: among the words that
+        # start with the same letter (a range of the index, ~6 ms at 100k contacts), else among
+        # all (~240 ms to list, cached for the app: a one-shot command paid it every time).
         alternatives: list[list[str]] = []
         for token in tokens:
-            close = process.extract(token, terms, scorer=fuzz.ratio, score_cutoff=75, limit=4)
+            same_start = [
+                term
+                for (term,) in session.execute(
+                    sa.text(
+                        "SELECT term FROM temp.search_terms "
+                        "WHERE col = 'name' AND term >= :low AND term < :high"
+                    ),
+                    {"low": token[0], "high": chr(ord(token[0]) + 1)},
+                )
+            ]
+            close = process.extract(token, same_start, scorer=fuzz.ratio, score_cutoff=75, limit=4)
+            if not close:
+                close = process.extract(
+                    token, _name_terms(session), scorer=fuzz.ratio, score_cutoff=75, limit=4
+                )
             if not close:
                 return []
             alternatives.append([c[0] for c in close])

@@ -68,6 +68,8 @@ def test_typo_falls_back_to_fuzzy(people: Database) -> None:
     assert labels(people, "gonsalves") == ["José Gonçalves"]
     assert labels(people, "gonçalevs") == ["José Gonçalves"]  # swapped letters
     assert labels(people, "acme renewl") == ["Acme renewal"]  # a deal: people had none
+    # Near spellings are looked for among words with the same first letter, then among all.
+    assert labels(people, "kosta") == ["Ana Costa"]
 
 
 @pytest.mark.parametrize(
