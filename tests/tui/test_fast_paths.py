@@ -9,8 +9,11 @@ import sys
 import threading
 from typing import Any
 
+import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.widgets import DataTable, OptionList
 from tui_helpers import FIXED_NOW, drive, settle, shown
 
@@ -37,11 +40,25 @@ ROWS = [
 ]
 
 
-def test_fast_table_draws_rows_exactly_like_data_table() -> None:
+@pytest.mark.parametrize(
+    ("cursor_type", "zebra", "width"),
+    [
+        ("row", True, None),
+        ("row", False, None),
+        ("row", True, 20),  # narrower than its columns: lines cropped, then scrolled across
+        ("cell", True, None),
+        ("cell", False, 20),
+        ("column", False, None),
+        ("none", False, None),
+    ],
+)
+def test_fast_table_draws_rows_exactly_like_data_table(
+    cursor_type: Any, zebra: bool, width: int | None
+) -> None:
     class Pair(App[None]):
         def compose(self) -> ComposeResult:
-            yield DataTable(id="slow", cursor_type="row", zebra_stripes=True)
-            yield FastTable(id="fast", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="slow", cursor_type=cursor_type, zebra_stripes=zebra)
+            yield FastTable(id="fast", cursor_type=cursor_type, zebra_stripes=zebra)
 
     async def main() -> None:
         app = Pair()
@@ -49,23 +66,36 @@ def test_fast_table_draws_rows_exactly_like_data_table() -> None:
             tables = [app.query_one("#slow", DataTable), app.query_one("#fast", FastTable)]
             for table in tables:
                 table.styles.height = 8
+                if width is not None:
+                    table.styles.width = width
                 table.add_column(" ", key="sel", width=1)
                 table.add_column("Name", key="name", width=12)
                 table.add_column("Value", key="value", width=10)
                 for n, row in enumerate(ROWS):
                     table.add_row(*row, key=str(n))
-                table.move_cursor(row=1)
+                table.move_cursor(row=1, column=1)
 
-            async def lines(table: DataTable[Any], focus: bool) -> list[Any]:
+            async def lines(table: DataTable[Any], focus: bool, hover: bool) -> list[Any]:
                 app.set_focus(table if focus else None)
+                table._set_hover_cursor(hover)
+                table.hover_coordinate = Coordinate(2, 2) if hover else Coordinate(0, 0)
                 await pilot.pause()
                 await pilot.pause()
                 return [[(s.text, s.style) for s in table.render_line(y)] for y in range(6)]
 
-            for focus in (False, True):
-                slow = await lines(tables[0], focus)
-                fast = await lines(tables[1], focus)
-                assert fast == slow
+            for scroll_x in (0, 7) if width else (0,):
+                for table in tables:
+                    table.scroll_to(x=scroll_x, animate=False, immediate=True)
+                for focus, hover in ((False, False), (True, False), (True, True)):
+                    slow = await lines(tables[0], focus, hover)
+                    fast = await lines(tables[1], focus, hover)
+                    assert fast == slow, (scroll_x, focus, hover)
+                # The paint path (the widget's style read once per paint) draws the same.
+                app.set_focus(None)
+                await pilot.pause()
+                region = Region(0, 0, tables[0].size.width, 6)
+                painted = [[list(strip) for strip in t.render_lines(region)] for t in tables]
+                assert painted[1] == painted[0]
 
     asyncio.run(main())
 

@@ -4,10 +4,13 @@ Textual's ``DataTable`` renders every visible cell through ``Console.render_line
 cropping, styling), looks up component styles for every row, and measures every cell of every
 new row on idle. Repainting a 35-row page of 8 columns after a search keystroke cost ~90 ms of
 CPU that way. Here rows of ``Text`` cells without spans, newlines or tabs (names are sanitised
-upstream) in fixed-width columns are drawn directly: each cell is cropped or padded to its column
-and justified left or right, with the same component styles (zebra, cursor, hover), the same
-click metadata and the same caches as ``DataTable``. Anything else (the header, row labels, fixed
-columns, styled spans, tall rows, auto-width columns) falls back to ``DataTable``.
+upstream) in fixed-width columns are drawn directly, a whole line at a time: each cell is cropped
+or padded to its column and justified left or right, with the same component styles (zebra,
+cursor, hover), the same click metadata and the same caches as ``DataTable``. The styles of each
+cell are kept until the component styles change (a new page of the same shape adds no styles
+together), and the segments come out already joined as ``DataTable`` would simplify them.
+Anything else (the header, row labels, fixed rows or columns, styled spans, tall rows,
+auto-width columns) falls back to ``DataTable``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual._segment_tools import line_crop
 from textual.coordinate import Coordinate
-from textual.geometry import Size
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
@@ -42,9 +47,11 @@ class FastTable(DataTable[Text]):
     """``DataTable`` with a fast path for one-line rows of single-style ``Text`` cells."""
 
     _fast_styles: dict[Any, Any]
+    _paint_style: Style | None = None  # the widget's style during one paint
 
     def notify_style_update(self) -> None:
         self._fast_styles = {}
+        self._fast_cells: dict[Any, dict[Any, Any]] = {}
         super().notify_style_update()
 
     def _fast_possible(self) -> bool:
@@ -74,7 +81,7 @@ class FastTable(DataTable[Text]):
     # ------------------------------------------------------------------------------ drawing
 
     def _styles_for(self, base_style: Style) -> dict[str, Any]:
-        """Component styles, looked up once per base style and pseudo-class state."""
+        """Zebra row styles, looked up once per base style and pseudo-class state."""
         cache = getattr(self, "_fast_styles", None)
         if cache is None:
             cache = self._fast_styles = {}
@@ -88,131 +95,222 @@ class FastTable(DataTable[Text]):
             cache[key] = styles
         return styles
 
-    def _render_line_in_row(
-        self,
-        row_key: RowKey,
-        line_no: int,
-        base_style: Style,
-        cursor_location: Coordinate,
-        hover_location: Coordinate,
-    ) -> tuple[SegmentLines, SegmentLines]:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Read the widget's style once per paint (``DataTable`` reads it again for every line:
+        a walk up the DOM for the background each time)."""
+        self._paint_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint_style = None
+
+    def render_line(self, y: int) -> Strip:
+        if self.fixed_rows:
+            return super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        if y >= (self.header_height if self.show_header else 0):
+            y += scroll_y
+        width = self.size.width
+        base_style = self._paint_style
+        if base_style is None:
+            base_style = self.rich_style
+        return self._render_line(y, scroll_x, scroll_x + width, base_style)
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """One line of the table: a data row drawn directly, anything else by ``DataTable``.
+
+        The same cache, the same segments as ``DataTable._render_line`` (cropped by the same
+        ``line_crop``, adjusted to the width, adjacent segments of one style joined)."""
+        width = self.size.width
+        try:
+            row_key, line_no = self._get_offsets(y)
+        except LookupError:
+            return Strip.blank(width, base_style)
         row = self.rows.get(row_key)
-        row_index = self._row_locations.get(row_key) if row is not None else None
         if (
             row is None
-            or row_index is None
             or row.height != 1
             or line_no != 0
             or self.fixed_rows
             or not self._fast_possible()
         ):
-            return super()._render_line_in_row(
-                row_key, line_no, base_style, cursor_location, hover_location
-            )
-        cursor_type = self.cursor_type
-        show_cursor = self.show_cursor
-        cache_key: Any = (
-            row_key,
-            line_no,
+            return super()._render_line(y, x1, x2, base_style)
+        cursor = self.cursor_coordinate
+        hover = self.hover_coordinate
+        cache_key = (
+            y,
+            x1,
+            x2,
+            width,
+            cursor,
+            hover,
             base_style,
-            cursor_location,
-            hover_location,
-            cursor_type,
-            show_cursor,
+            self.cursor_type,
             self._show_hover_cursor,
             self._update_count,
             self._pseudo_class_state,
         )
-        cached = self._row_render_cache.get(cache_key)
+        cached = self._line_cache.get(cache_key)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
+        line = self._fast_row(row_key, base_style, cursor, hover)
+        if line is None:
+            return super()._render_line(y, x1, x2, base_style)
+        segments, total = line
+        if x1 or x2 < total:
+            segments = line_crop(segments, x1, x2, total)
+            strip = Strip(segments).adjust_cell_length(width, base_style)
+        else:
+            strip = Strip(segments, total).adjust_cell_length(width, base_style)
+        self._line_cache[cache_key] = strip
+        return strip
+
+    def _cell_styles(
+        self, row_style: Style, row_index: int, column_index: int, hover: bool, cursor: bool
+    ) -> tuple[Style, Style]:
+        """A cell's style before its text's own style (with the click metadata) and the cursor
+        colours that go over it, as ``DataTable._render_cell`` builds them."""
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre = row_style + Style.from_meta({"row": row_index, "column": column_index})
+        pre = pre + component
+        return pre, post
+
+    def _fast_row(
+        self, row_key: RowKey, base_style: Style, cursor: Coordinate, hover: Coordinate
+    ) -> tuple[list[Segment], int] | None:
+        """The segments of a whole data row (width of every column plus the rest of the
+        widget), or None when a cell needs ``DataTable``'s layout."""
+        row_index = self._row_locations.get(row_key)
+        if row_index is None:
+            return None
         data = self._data.get(row_key, {})
         columns = self.ordered_columns
         cells = [data.get(column.key) for column in columns]
         if not all(_simple(cell) for cell in cells):
-            return super()._render_line_in_row(
-                row_key, line_no, base_style, cursor_location, hover_location
-            )
-
-        styles = self._styles_for(base_style)
-        row_style = (
-            (styles["odd"] if row_index % 2 else styles["even"])
-            if self.zebra_stripes
-            else base_style
+            return None
+        cursor_type = self.cursor_type
+        show_cursor = self.show_cursor
+        show_hover = self._show_hover_cursor
+        zebra = self.zebra_stripes
+        if zebra:
+            parity = row_index % 2
+            row_style = self._styles_for(base_style)["odd" if parity else "even"]
+        else:
+            parity = -1
+            row_style = base_style
+        if cursor_type != "row" and row_style.bgcolor is not None:
+            return None  # DataTable fades the background past the last column
+        context = (
+            base_style,
+            self._pseudo_class_state,
+            parity,
+            cursor_type,
+            show_cursor,
+            show_hover,
+            self.cursor_foreground_priority,
+            self.cursor_background_priority,
         )
+        # Each cell's styles, kept until the component styles change: repainting a page after
+        # a search keystroke then adds no styles together (rows x columns x cursor states).
+        caches = getattr(self, "_fast_cells", None)
+        if caches is None:
+            caches = self._fast_cells = {}
+        cache = caches.get(context)
+        if cache is None:
+            if len(caches) > 64:
+                caches.clear()
+            cache = caches[context] = {}
+        elif len(cache) > 20_000:
+            cache.clear()
         get_style = self.app.console.get_style
+        should_highlight = self._should_highlight
         pad = self.cell_padding
-        scrollable: SegmentLines = []
+        padding = " " * pad
+        segments: list[Segment] = []
+        add = segments.append
+        total = 0
         for column_index, (column, cell) in enumerate(zip(columns, cells, strict=True)):
             assert isinstance(cell, Text)
             location = Coordinate(row_index, column_index)
-            cursor = self._should_highlight(cursor_location, location, cursor_type)
-            hover = self._should_highlight(hover_location, location, cursor_type)
-            component, post = self._get_styles_to_render_cell(
-                False,
-                False,
-                False,
-                hover,
-                cursor,
-                show_cursor,
-                self._show_hover_cursor,
-                self.cursor_foreground_priority == "css",
-                self.cursor_background_priority == "css",
+            flags = (
+                should_highlight(hover, location, cursor_type),
+                should_highlight(cursor, location, cursor_type),
             )
-            pre = row_style + Style.from_meta({"row": row_index, "column": column_index})
-            pre = pre + component
-            blank = pre + post
-            text_style = get_style(cell.style) if cell.style else None
-            body_style = pre + text_style + post if text_style else blank
+            text_style = cell.style
+            key = (row_index, column_index, flags, text_style)
+            styles = cache.get(key)
+            if styles is None:
+                pre, post = self._cell_styles(row_style, row_index, column_index, *flags)
+                blank = pre + post
+                style = get_style(text_style) if text_style else None
+                body = pre + style + post if style else blank
+                styles = cache[key] = (blank, body, body == blank)
+            blank, body, same = styles
             width = column.get_render_width(self)
+            total += width
             inner = max(0, width - 2 * pad)
             plain = cell.plain
-            segments: list[Segment] = []
-            if pad:
-                segments.append(Segment(" " * pad, blank))
-            if cell.justify == "right":
+            right = cell.justify == "right"
+            if right:
                 plain = plain.rstrip()
-                if cell_len(plain) > inner:
-                    plain = set_cell_size(plain, inner)
-                fill = inner - cell_len(plain)
-                if fill or plain:
-                    segments.append(Segment(" " * fill + plain, body_style))
-            else:
-                if cell_len(plain) > inner:
-                    plain = set_cell_size(plain, inner)
-                fill = inner - cell_len(plain)
-                if plain:
-                    segments.append(Segment(plain, body_style))
-                if fill:
-                    segments.append(Segment(" " * fill, blank))
+            length = cell_len(plain)
+            if length > inner:
+                plain = set_cell_size(plain, inner)
+                length = inner
+            fill = " " * (inner - length)
+            if same:
+                # One style across the cell: the segments DataTable draws, already joined.
+                text = padding + (fill + plain if right else plain + fill) + padding
+                if text:
+                    add(Segment(text, blank))
+                continue
             if pad:
-                segments.append(Segment(" " * pad, blank))
-            scrollable.append(segments)
+                add(Segment(padding, blank))
+            if right:
+                if fill or plain:
+                    add(Segment(fill + plain, body))
+            else:
+                if plain:
+                    add(Segment(plain, body))
+                if fill:
+                    add(Segment(fill, blank))
+            if pad:
+                add(Segment(padding, blank))
 
-        # Fill the rest of the width with the row's (or the cursor's) style, as DataTable does.
-        table_width = sum(column.get_render_width(self) for column in columns)
-        remaining = max(0, self.size.width - table_width - self._row_label_column_width)
-        if cursor_type == "row":
-            extend, _ = self._get_styles_to_render_cell(
-                False,
-                False,
-                False,
-                self._should_highlight(hover_location, Coordinate(row_index, 0), cursor_type),
-                row_index == cursor_location.row,
-                show_cursor,
-                self._show_hover_cursor,
-                False,
-                False,
-            )
-            extend = row_style + extend
-        else:
-            extend = Style.from_color(row_style.color, row_style.bgcolor)
-            if row_style.bgcolor is not None:
-                return super()._render_line_in_row(
-                    row_key, line_no, base_style, cursor_location, hover_location
+        # The rest of the width, in the row's (or the cursor's) style, as DataTable does.
+        remaining = max(0, self.size.width - total - self._row_label_column_width)
+        hovered = cursor_type == "row" and should_highlight(
+            hover, Coordinate(row_index, 0), cursor_type
+        )
+        extend_key = ("extend", row_index, cursor.row == row_index, hovered)
+        extend = cache.get(extend_key)
+        if extend is None:
+            if cursor_type == "row":
+                extend, _ = self._get_styles_to_render_cell(
+                    False,
+                    False,
+                    False,
+                    hovered,
+                    row_index == cursor.row,
+                    show_cursor,
+                    show_hover,
+                    False,
+                    False,
                 )
-        extend += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
-        scrollable.append([Segment(" " * remaining, extend)])
-        pair: tuple[SegmentLines, SegmentLines] = ([], scrollable)
-        self._row_render_cache[cache_key] = pair
-        return pair
+                extend = row_style + extend
+            else:
+                extend = Style.from_color(row_style.color, row_style.bgcolor)
+            extend += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+            cache[extend_key] = extend
+        add(Segment(" " * remaining, extend))
+        return segments, total + remaining
