@@ -317,3 +317,54 @@ def test_today_left_while_loading_is_whole_when_back(demo_db: Database) -> None:
             assert "loading" not in text and "Overdue follow-ups (" in text
 
     asyncio.run(main())
+
+
+def test_fast_table_scrollbars_follow_its_rows_but_not_other_widgets_layouts() -> None:
+    from textual.scrollbar import ScrollBar
+    from textual.widgets import Input
+
+    class Screenful(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Input(id="box")
+            yield FastTable(id="table", cursor_type="row")
+
+    async def main() -> None:
+        app = Screenful()
+        async with app.run_test(size=(60, 20)) as pilot:
+            table = app.query_one(FastTable)
+            table.styles.height = 10
+            table.add_column("Name", key="name", width=12)
+
+            async def show(rows: int) -> None:
+                table.clear()
+                for n in range(rows):
+                    table.add_row(Text(f"row {n}"), key=str(n))
+                await pilot.pause()
+                await pilot.pause()
+
+            await show(40)
+            assert table.show_vertical_scrollbar
+            assert table.vertical_scrollbar.window_virtual_size == 41
+            await show(3)
+            assert not table.show_vertical_scrollbar
+            await show(25)
+            assert table.show_vertical_scrollbar
+            assert table.vertical_scrollbar.window_virtual_size == 26
+
+            refreshed: list[ScrollBar] = []
+            real = ScrollBar.refresh
+
+            def counted(self: ScrollBar, *args: Any, **kwargs: Any) -> Any:
+                refreshed.append(self)
+                return real(self, *args, **kwargs)
+
+            ScrollBar.refresh = counted  # type: ignore[method-assign]
+            try:
+                app.query_one("#box", Input).focus()
+                await pilot.press("a", "b", "c")  # each a layout of the screen
+                await pilot.pause()
+            finally:
+                ScrollBar.refresh = real  # type: ignore[method-assign]
+            assert not refreshed
+
+    asyncio.run(main())

@@ -78,6 +78,31 @@ class FastTable(DataTable[Text]):
             width + self._row_label_column_width, self._total_row_height + header
         )
 
+    _sized: tuple[Any, ...] | None = None
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        """Update the scrollbars only when the table's size or its rows changed.
+
+        ``ScrollView`` compares the virtual size the compositor passes (the container's, for a
+        widget without children) with the table's own (its rows and columns): they always
+        differ, so every layout anywhere on the screen (each keystroke in the search box, the
+        status line) refreshed both scrollbars, which cost a second paint of the screen."""
+        state = (
+            size,
+            self.virtual_size,
+            container_size,
+            self.styles.gutter.totals,
+            self.scrollbar_size_vertical,
+            self.scrollbar_size_horizontal,
+        )
+        if state == self._sized and self._size == size:
+            return self._container_size != container_size  # what ScrollView would answer
+        changed = super()._size_updated(size, virtual_size, container_size, layout)
+        self._sized = state
+        return changed
+
     # ------------------------------------------------------------------------------ drawing
 
     def _styles_for(self, base_style: Style) -> dict[str, Any]:
