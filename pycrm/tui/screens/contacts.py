@@ -197,6 +197,7 @@ class ContactsScreen(BaseScreen):
         if generation != self.generation:
             return
         self.shown_generation = generation
+        self.crm.warm_up()  # once: when Contacts was opened before Today had finished
         table = self.query_one(ContactTable)
         keep = table.cursor_row
         self.page_offset, self.page_total, self.rows = page.offset, page.total, page.rows
