@@ -15,6 +15,7 @@ from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.widgets import DataTable, OptionList
+from textual.widgets.data_table import ColumnKey
 from tui_helpers import FIXED_NOW, drive, settle, shown
 
 from pycrm.db import Database
@@ -96,6 +97,14 @@ def test_fast_table_draws_rows_exactly_like_data_table(
                 region = Region(0, 0, tables[0].size.width, 6)
                 painted = [[list(strip) for strip in t.render_lines(region)] for t in tables]
                 assert painted[1] == painted[0]
+
+            # The header (kept while the columns stay the same) follows a new label and new rows.
+            for table in tables:
+                table.columns[ColumnKey("name")].label = Text("Full name")
+                table.add_row(Text("+"), Text("Ana"), Text("1", justify="right"), key="new")
+                table.refresh()
+            assert await lines(tables[1], True, False) == await lines(tables[0], True, False)
+            assert "l name" in "".join(s.text for s in tables[1].render_line(0))
 
     asyncio.run(main())
 

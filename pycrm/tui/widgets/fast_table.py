@@ -26,7 +26,7 @@ from textual.coordinate import Coordinate
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import Column, RowKey
 
 SegmentLines = list[list[Segment]]
 
@@ -43,15 +43,49 @@ def _simple(cell: object) -> bool:
     )
 
 
+class _Paint:
+    """What drawing a line reads from the table, read once per paint."""
+
+    __slots__ = (
+        "base_style",
+        "cells",
+        "columns",
+        "cursor_type",
+        "fast",
+        "get_style",
+        "label_width",
+        "pad",
+        "show_cursor",
+        "show_hover",
+        "width",
+        "widths",
+        "zebra",
+    )
+    base_style: Style
+    cells: dict[Any, Any]
+    columns: list[Column]
+    cursor_type: str
+    fast: bool
+    get_style: Any
+    label_width: int
+    pad: int
+    show_cursor: bool
+    show_hover: bool
+    width: int
+    widths: list[int]
+    zebra: bool
+
+
 class FastTable(DataTable[Text]):
     """``DataTable`` with a fast path for one-line rows of single-style ``Text`` cells."""
 
     _fast_styles: dict[Any, Any]
-    _paint_style: Style | None = None  # the widget's style during one paint
+    _paint: _Paint | None = None  # during one paint
 
     def notify_style_update(self) -> None:
         self._fast_styles = {}
         self._fast_cells: dict[Any, dict[Any, Any]] = {}
+        self._header_cache: dict[Any, Strip] = {}
         super().notify_style_update()
 
     def _fast_possible(self) -> bool:
@@ -120,45 +154,81 @@ class FastTable(DataTable[Text]):
             cache[key] = styles
         return styles
 
+    def _paint_context(self, base_style: Style) -> _Paint:
+        """What drawing a line reads from the table, read once per paint."""
+        paint = _Paint()
+        paint.base_style = base_style
+        paint.width = self.size.width
+        paint.fast = self._fast_possible() and not self.fixed_rows
+        paint.columns = self.ordered_columns
+        paint.widths = [column.get_render_width(self) for column in paint.columns]
+        paint.pad = self.cell_padding
+        paint.cursor_type = self.cursor_type
+        paint.show_cursor = self.show_cursor
+        paint.show_hover = self._show_hover_cursor
+        paint.zebra = self.zebra_stripes
+        paint.label_width = self._row_label_column_width
+        paint.get_style = self.app.console.get_style
+        context = (
+            base_style,
+            self._pseudo_class_state,
+            paint.zebra,
+            paint.cursor_type,
+            paint.show_cursor,
+            paint.show_hover,
+            self.cursor_foreground_priority,
+            self.cursor_background_priority,
+        )
+        # Each cell's styles, kept until the component styles change: repainting a page after
+        # a search keystroke then adds no styles together (rows x columns x cursor states).
+        caches = getattr(self, "_fast_cells", None)
+        if caches is None:
+            caches = self._fast_cells = {}
+        cache = caches.get(context)
+        if cache is None:
+            if len(caches) > 64:
+                caches.clear()
+            cache = caches[context] = {}
+        elif len(cache) > 20_000:
+            cache.clear()
+        paint.cells = cache
+        return paint
+
     def render_lines(self, crop: Region) -> list[Strip]:
-        """Read the widget's style once per paint (``DataTable`` reads it again for every line:
-        a walk up the DOM for the background each time)."""
-        self._paint_style = self.rich_style
+        """Read the table's settings once per paint (``DataTable`` reads them again for every
+        line, and its style, a walk up the DOM for the background, too)."""
+        self._paint = self._paint_context(self.rich_style)
         try:
             return super().render_lines(crop)
         finally:
-            self._paint_style = None
+            self._paint = None
 
     def render_line(self, y: int) -> Strip:
-        if self.fixed_rows:
+        paint = self._paint or self._paint_context(self.rich_style)
+        if not paint.fast:
             return super().render_line(y)
         scroll_x, scroll_y = self.scroll_offset
         if y >= (self.header_height if self.show_header else 0):
             y += scroll_y
-        width = self.size.width
-        base_style = self._paint_style
-        if base_style is None:
-            base_style = self.rich_style
-        return self._render_line(y, scroll_x, scroll_x + width, base_style)
+        return self._render_line(y, scroll_x, scroll_x + paint.width, paint.base_style)
 
     def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
         """One line of the table: a data row drawn directly, anything else by ``DataTable``.
 
         The same cache, the same segments as ``DataTable._render_line`` (cropped by the same
         ``line_crop``, adjusted to the width, adjacent segments of one style joined)."""
-        width = self.size.width
+        paint = self._paint
+        if paint is None or paint.base_style != base_style:
+            paint = self._paint_context(base_style)
+        width = paint.width
         try:
             row_key, line_no = self._get_offsets(y)
         except LookupError:
             return Strip.blank(width, base_style)
         row = self.rows.get(row_key)
-        if (
-            row is None
-            or row.height != 1
-            or line_no != 0
-            or self.fixed_rows
-            or not self._fast_possible()
-        ):
+        if row_key is self._header_row_key and paint.fast:
+            return self._header_line(paint, y, x1, x2, base_style)
+        if row is None or row.height != 1 or line_no != 0 or not paint.fast:
             return super()._render_line(y, x1, x2, base_style)
         cursor = self.cursor_coordinate
         hover = self.hover_coordinate
@@ -170,15 +240,15 @@ class FastTable(DataTable[Text]):
             cursor,
             hover,
             base_style,
-            self.cursor_type,
-            self._show_hover_cursor,
+            paint.cursor_type,
+            paint.show_hover,
             self._update_count,
             self._pseudo_class_state,
         )
         cached = self._line_cache.get(cache_key)
         if cached is not None:
             return cached
-        line = self._fast_row(row_key, base_style, cursor, hover)
+        line = self._fast_row(paint, row_key, cursor, hover)
         if line is None:
             return super()._render_line(y, x1, x2, base_style)
         segments, total = line
@@ -188,6 +258,41 @@ class FastTable(DataTable[Text]):
         else:
             strip = Strip(segments, total).adjust_cell_length(width, base_style)
         self._line_cache[cache_key] = strip
+        return strip
+
+    def _header_line(self, paint: _Paint, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        """A line of the header, drawn by ``DataTable`` and kept while the columns stay the
+        same: new rows (each search keystroke) leave it as it was, but ``DataTable``'s cache
+        forgets every line when a row changes, and the header is its slowest line (Rich lays
+        out each label)."""
+        columns = tuple(
+            (column.key, width, column.label.plain, id(column.label))
+            for column, width in zip(paint.columns, paint.widths, strict=True)
+        )
+        key = (
+            columns,
+            y,
+            x1,
+            x2,
+            paint.width,
+            self.cursor_coordinate,
+            self.hover_coordinate,
+            base_style,
+            paint.cursor_type,
+            paint.show_cursor,
+            paint.show_hover,
+            self.header_height,
+            self._pseudo_class_state,
+        )
+        cache = getattr(self, "_header_cache", None)
+        if cache is None:
+            cache = self._header_cache = {}
+        strip = cache.get(key)
+        if strip is None:
+            strip = super()._render_line(y, x1, x2, base_style)
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = strip
         return strip
 
     def _cell_styles(
@@ -211,7 +316,7 @@ class FastTable(DataTable[Text]):
         return pre, post
 
     def _fast_row(
-        self, row_key: RowKey, base_style: Style, cursor: Coordinate, hover: Coordinate
+        self, paint: _Paint, row_key: RowKey, cursor: Coordinate, hover: Coordinate
     ) -> tuple[list[Segment], int] | None:
         """The segments of a whole data row (width of every column plus the rest of the
         widget), or None when a cell needs ``DataTable``'s layout."""
@@ -219,52 +324,26 @@ class FastTable(DataTable[Text]):
         if row_index is None:
             return None
         data = self._data.get(row_key, {})
-        columns = self.ordered_columns
+        columns = paint.columns
         cells = [data.get(column.key) for column in columns]
         if not all(_simple(cell) for cell in cells):
             return None
-        cursor_type = self.cursor_type
-        show_cursor = self.show_cursor
-        show_hover = self._show_hover_cursor
-        zebra = self.zebra_stripes
-        if zebra:
-            parity = row_index % 2
-            row_style = self._styles_for(base_style)["odd" if parity else "even"]
+        cursor_type = paint.cursor_type
+        if paint.zebra:
+            row_style = self._styles_for(paint.base_style)["odd" if row_index % 2 else "even"]
         else:
-            parity = -1
-            row_style = base_style
+            row_style = paint.base_style
         if cursor_type != "row" and row_style.bgcolor is not None:
             return None  # DataTable fades the background past the last column
-        context = (
-            base_style,
-            self._pseudo_class_state,
-            parity,
-            cursor_type,
-            show_cursor,
-            show_hover,
-            self.cursor_foreground_priority,
-            self.cursor_background_priority,
-        )
-        # Each cell's styles, kept until the component styles change: repainting a page after
-        # a search keystroke then adds no styles together (rows x columns x cursor states).
-        caches = getattr(self, "_fast_cells", None)
-        if caches is None:
-            caches = self._fast_cells = {}
-        cache = caches.get(context)
-        if cache is None:
-            if len(caches) > 64:
-                caches.clear()
-            cache = caches[context] = {}
-        elif len(cache) > 20_000:
-            cache.clear()
-        get_style = self.app.console.get_style
+        cache = paint.cells
+        get_style = paint.get_style
         should_highlight = self._should_highlight
-        pad = self.cell_padding
+        pad = paint.pad
         padding = " " * pad
         segments: list[Segment] = []
         add = segments.append
         total = 0
-        for column_index, (column, cell) in enumerate(zip(columns, cells, strict=True)):
+        for column_index, (width, cell) in enumerate(zip(paint.widths, cells, strict=True)):
             assert isinstance(cell, Text)
             location = Coordinate(row_index, column_index)
             flags = (
@@ -281,7 +360,6 @@ class FastTable(DataTable[Text]):
                 body = pre + style + post if style else blank
                 styles = cache[key] = (blank, body, body == blank)
             blank, body, same = styles
-            width = column.get_render_width(self)
             total += width
             inner = max(0, width - 2 * pad)
             plain = cell.plain
@@ -313,7 +391,7 @@ class FastTable(DataTable[Text]):
                 add(Segment(padding, blank))
 
         # The rest of the width, in the row's (or the cursor's) style, as DataTable does.
-        remaining = max(0, self.size.width - total - self._row_label_column_width)
+        remaining = max(0, paint.width - total - paint.label_width)
         hovered = cursor_type == "row" and should_highlight(
             hover, Coordinate(row_index, 0), cursor_type
         )
@@ -327,8 +405,8 @@ class FastTable(DataTable[Text]):
                     False,
                     hovered,
                     row_index == cursor.row,
-                    show_cursor,
-                    show_hover,
+                    paint.show_cursor,
+                    paint.show_hover,
                     False,
                     False,
                 )
