@@ -212,6 +212,39 @@ print(sorted(m for m in ("pycrm.models", "sqlmodel", "sqlalchemy.orm") if m in s
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_contacts_page_and_search_read_without_the_models(demo_db: Database) -> None:
+    """Contacts opened at once (before the background import) and searched stay off the ORM:
+    the page and each keystroke's rows come from the views ``contact list`` prints."""
+    script = f"""
+import asyncio, sys
+from datetime import datetime
+from pycrm.db import open_database
+from pycrm.tui.app import PycrmApp, create_app
+from pycrm.tui.screens.contacts import ContactsScreen
+
+PycrmApp.warm_up = lambda self: None
+app = create_app(open_database({str(demo_db.path)!r}), now=datetime.fromisoformat(
+    {FIXED_NOW.isoformat()!r}))
+
+async def main():
+    async with app.run_test() as pilot:
+        await pilot.press("2")
+        while not (isinstance(app.screen, ContactsScreen) and app.screen.rows):
+            await pilot.pause(0.01)
+        await pilot.press("slash", "m", "a")
+        while app.screen.shown_generation != app.screen.generation:
+            await pilot.pause(0.01)
+        print(app.screen.query_text, len(app.screen.rows) > 0)
+
+asyncio.run(main())
+print(sorted(m for m in ("pycrm.models", "sqlmodel", "sqlalchemy.orm") if m in sys.modules))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().splitlines()[-2:] == ["ma True", "[]"]
+
+
 def test_today_shows_parts_as_they_arrive(demo_db: Database) -> None:
     app = create_app(demo_db, now=FIXED_NOW)
 
