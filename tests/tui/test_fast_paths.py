@@ -421,3 +421,46 @@ def test_warm_up_takes_what_start_up_loaded_out_of_full_collections() -> None:
 
     PycrmApp._warm_up()
     assert gc.get_freeze_count() > 50_000
+
+
+def test_a_keystroke_that_leaves_the_query_as_shown_does_not_search_again(
+    demo_db: Database, monkeypatch: Any
+) -> None:
+    real = data.search_contacts
+    asked: list[str] = []
+
+    def counted(database: Database, query: str, **kwargs: Any) -> data.ContactPage:
+        asked.append(query)
+        return real(database, query, **kwargs)
+
+    monkeypatch.setattr(data, "search_contacts", counted)
+    app = create_app(demo_db, now=FIXED_NOW)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContactsScreen)
+        await pilot.press("slash", "s", "i")
+        await settle(pilot)
+        rows = screen.query_one(DataTable).row_count
+        await pilot.press("space")  # "si ": the same words
+        await settle(pilot)
+        assert asked == ["si"]
+        assert screen.shown_generation == screen.generation
+        assert screen.query_one(DataTable).row_count == rows
+        await pilot.press("backspace", "backspace")  # "si" (as shown), then "s": one letter
+        await settle(pilot)
+        assert "at least 2" in shown(screen.query_one("#contacts-status"))
+        await pilot.press("i")  # "si" again: its rows are still the ones shown
+        await settle(pilot)
+        assert asked == ["si"]
+        assert f"search 'si': {rows} found" in shown(screen.query_one("#contacts-status"))
+        await pilot.press("l")
+        await settle(pilot)
+        assert asked == ["si", "sil"]
+        assert screen.shown_generation == screen.generation
+        # si, "si ", si, si, sil: each keystroke's rows (or status) painted
+        assert len(screen.search_latencies) == 5
+
+    drive(app, scenario)
