@@ -464,3 +464,58 @@ def test_a_keystroke_that_leaves_the_query_as_shown_does_not_search_again(
         assert len(screen.search_latencies) == 5
 
     drive(app, scenario)
+
+
+def test_replace_rows_leaves_the_table_as_clear_and_add_row_do() -> None:
+    from textual.widgets.data_table import DuplicateKey
+
+    events: list[tuple[str, int, str]] = []
+
+    class Pair(App[None]):
+        def compose(self) -> ComposeResult:
+            yield FastTable(id="one", cursor_type="row", zebra_stripes=True)
+            yield FastTable(id="bulk", cursor_type="row", zebra_stripes=True)
+
+        def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+            events.append((str(event.data_table.id), event.cursor_row, str(event.row_key.value)))
+
+    async def main() -> None:
+        app = Pair()
+        async with app.run_test(size=(60, 30)) as pilot:
+            one, bulk = app.query_one("#one", FastTable), app.query_one("#bulk", FastTable)
+            app.set_focus(None)  # both drawn alike
+            for table in (one, bulk):
+                table.styles.height = 10
+                table.add_column(" ", key="sel", width=1)
+                table.add_column("Name", key="name", width=12)
+                table.add_column("Value", key="value", width=10)
+            for rows in (ROWS, ROWS[1:], [], ROWS[:2]):
+                keyed = [(f"k{n}", row) for n, row in enumerate(rows)]
+                one.clear()
+                for key, cells in keyed:
+                    one.add_row(*cells, key=key)
+                bulk.replace_rows(keyed)
+                await pilot.pause()
+                await pilot.pause()
+                for table in (one, bulk):
+                    assert table.row_count == len(rows)
+                assert [one.get_row_at(i) for i in range(one.row_count)] == [
+                    bulk.get_row_at(i) for i in range(bulk.row_count)
+                ]
+                assert one.virtual_size == bulk.virtual_size
+                assert one.cursor_coordinate == bulk.cursor_coordinate
+                assert [list(one.render_line(y)) for y in range(5)] == [
+                    list(bulk.render_line(y)) for y in range(5)
+                ]
+            highlighted = {
+                name: [e[1:] for e in events if e[0] == name] for name in ("one", "bulk")
+            }
+            assert highlighted["one"] == highlighted["bulk"] != []
+            try:
+                bulk.replace_rows([("a", ROWS[0]), ("a", ROWS[1])])
+            except DuplicateKey:
+                pass
+            else:
+                raise AssertionError("a duplicate key was accepted")
+
+    asyncio.run(main())

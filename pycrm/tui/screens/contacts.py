@@ -202,9 +202,7 @@ class ContactsScreen(BaseScreen):
         table = self.query_one(ContactTable)
         keep = table.cursor_row
         self.page_offset, self.page_total, self.rows = page.offset, page.total, page.rows
-        table.clear()
-        for row in page.rows:
-            table.add_row(*self._cells(row), key=str(row.id))
+        table.replace_rows([(str(row.id), self._cells(row)) for row in page.rows])
         if self.cursor_to == "end":
             table.move_cursor(row=max(0, len(page.rows) - 1))
         elif self.cursor_to == "start":
