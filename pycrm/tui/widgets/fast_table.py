@@ -52,9 +52,11 @@ class _Paint:
         "base_style",
         "cells",
         "columns",
+        "cursor",
         "cursor_type",
         "fast",
         "get_style",
+        "hover",
         "label_width",
         "pad",
         "show_cursor",
@@ -66,9 +68,11 @@ class _Paint:
     base_style: Style
     cells: dict[Any, Any]
     columns: list[Column]
+    cursor: Coordinate
     cursor_type: str
     fast: bool
     get_style: Any
+    hover: Coordinate
     label_width: int
     pad: int
     show_cursor: bool
@@ -197,6 +201,8 @@ class FastTable(DataTable[Text]):
         paint.widths = [column.get_render_width(self) for column in paint.columns]
         paint.pad = self.cell_padding
         paint.cursor_type = self.cursor_type
+        paint.cursor = self.cursor_coordinate
+        paint.hover = self.hover_coordinate
         paint.show_cursor = self.show_cursor
         paint.show_hover = self._show_hover_cursor
         paint.zebra = self.zebra_stripes
@@ -263,8 +269,8 @@ class FastTable(DataTable[Text]):
             return self._header_line(paint, y, x1, x2, base_style)
         if row is None or row.height != 1 or line_no != 0 or not paint.fast:
             return super()._render_line(y, x1, x2, base_style)
-        cursor = self.cursor_coordinate
-        hover = self.hover_coordinate
+        cursor = paint.cursor
+        hover = paint.hover
         cache_key = (
             y,
             x1,
@@ -376,13 +382,19 @@ class FastTable(DataTable[Text]):
         segments: list[Segment] = []
         add = segments.append
         total = 0
+        # A row cursor (the usual case) highlights every cell of the row alike.
+        row_flags = (hover.row == row_index, cursor.row == row_index)
+        by_row = cursor_type == "row"
         for column_index, (width, cell) in enumerate(zip(paint.widths, cells, strict=True)):
             assert isinstance(cell, Text)
-            location = Coordinate(row_index, column_index)
-            flags = (
-                should_highlight(hover, location, cursor_type),
-                should_highlight(cursor, location, cursor_type),
-            )
+            if by_row:
+                flags = row_flags
+            else:
+                location = Coordinate(row_index, column_index)
+                flags = (
+                    should_highlight(hover, location, cursor_type),
+                    should_highlight(cursor, location, cursor_type),
+                )
             text_style = cell.style
             key = (row_index, column_index, flags, text_style)
             styles = cache.get(key)
