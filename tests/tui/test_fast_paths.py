@@ -519,3 +519,38 @@ def test_replace_rows_leaves_the_table_as_clear_and_add_row_do() -> None:
                 raise AssertionError("a duplicate key was accepted")
 
     asyncio.run(main())
+
+
+def test_fast_table_follows_a_change_of_theme() -> None:
+    """Its cells' styles are kept between paints: a new theme must not draw with old ones."""
+
+    class Pair(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(id="slow", cursor_type="row", zebra_stripes=True)
+            yield FastTable(id="fast", cursor_type="row", zebra_stripes=True)
+
+    async def main() -> None:
+        app = Pair()
+        async with app.run_test(size=(60, 20)) as pilot:
+            tables = [app.query_one("#slow", DataTable), app.query_one("#fast", FastTable)]
+            for table in tables:
+                table.styles.height = 8
+                table.add_column(" ", key="sel", width=1)
+                table.add_column("Name", key="name", width=12)
+                for n, row in enumerate(ROWS):
+                    table.add_row(*row[:2], key=str(n))
+            app.set_focus(None)
+
+            async def painted(table: DataTable[Any]) -> list[Any]:
+                await pilot.pause()
+                await pilot.pause()
+                return [list(strip) for strip in table.render_lines(Region(0, 0, 60, 6))]
+
+            first = await painted(tables[1])
+            assert first == await painted(tables[0])
+            for theme in ("textual-light", "nord"):
+                app.theme = theme
+                fast = await painted(tables[1])
+                assert fast == await painted(tables[0]) and fast != first
+
+    asyncio.run(main())
