@@ -100,6 +100,7 @@ class ContactsScreen(BaseScreen):
         self.tag: str | None = None
         self.company: tuple[int, str] | None = None
         self.query_text = ""
+        self.shown_query = ""  # what the rows shown answer ("" for a page of the book)
         self.generation = 0
         self.shown_generation = -1
         # When each search keystroke arrived, and how long until its rows were painted (bench/).
@@ -197,12 +198,11 @@ class ContactsScreen(BaseScreen):
         if generation != self.generation:
             return
         self.shown_generation = generation
+        self.crm.warm_up()  # once: when Contacts was opened before Today had finished
         table = self.query_one(ContactTable)
         keep = table.cursor_row
         self.page_offset, self.page_total, self.rows = page.offset, page.total, page.rows
-        table.clear()
-        for row in page.rows:
-            table.add_row(*self._cells(row), key=str(row.id))
+        table.replace_rows([(str(row.id), self._cells(row)) for row in page.rows])
         if self.cursor_to == "end":
             table.move_cursor(row=max(0, len(page.rows) - 1))
         elif self.cursor_to == "start":
@@ -210,7 +210,12 @@ class ContactsScreen(BaseScreen):
         else:
             table.move_cursor(row=min(keep, max(0, len(page.rows) - 1)))
         self.cursor_to = "keep"
+        self.shown_query = page.query
         self.update_status()
+        self._record_latency(generation)
+
+    def _record_latency(self, generation: int) -> None:
+        """How long from the keystroke to its rows painted (bench/bench_tui.py reads it)."""
         typed = self.typed_at.pop(generation, None)
         if typed is not None:
             self.call_after_refresh(
@@ -245,7 +250,12 @@ class ContactsScreen(BaseScreen):
             bits.append(f"company {self.company[1]}")
         if self.selected:
             bits.append(f"{len(self.selected)} selected")
-        self.query_one("#contacts-status", Static).update(Text(" · ".join(bits)))
+        self._status(" · ".join(bits))
+
+    def _status(self, text: str) -> None:
+        # One line, as wide as the screen, whatever it says: repainting it needs no layout of
+        # the screen (a search keystroke's rows otherwise paid for one).
+        self.query_one("#contacts-status", Static).update(Text(text), layout=False)
 
     # ------------------------------------------------------------------------------ search
 
@@ -255,14 +265,21 @@ class ContactsScreen(BaseScreen):
         self.generation += 1
         self.typed_at = {self.generation: time.perf_counter()}
         if len(text) >= MIN_SEARCH:
+            settled = self.shown_generation == self.generation - 1 and not self.searching
+            if settled and self.pending_search is None and text == self.shown_query:
+                # The rows shown already answer this (a space typed after a word, a letter
+                # typed back): searching again would only find them again.
+                self.query_text = text
+                self.shown_generation = self.generation
+                self.update_status()
+                self._record_latency(self.generation)
+                return
             self.query_text = text
             self.request_search(text, self.generation)
         elif text:
             # One letter matches half the book: wait for the second before searching.
             self.shown_generation = self.generation
-            self.query_one("#contacts-status", Static).update(
-                Text(f"type at least {MIN_SEARCH} characters to search")
-            )
+            self._status(f"type at least {MIN_SEARCH} characters to search")
         else:
             self.query_text = ""
             self.load_page(0)
