@@ -1138,8 +1138,8 @@ class _ImportWriter(contact_service.BulkContactWriter):
 
     Contacts go to ``executemany`` as plain tuples (one column list per chunk: the fixed columns
     plus every field some row of the chunk sets), which SQLite binds a third faster than dicts;
-    and the ChangeLog snapshots are built by SQLite from the rows just written
-    (``changelog.log_created_range``) instead of a ``json.dumps`` per contact in Python.
+    and the creations are logged compactly, set-wise (``changelog.log_created_range``: no
+    snapshot per contact, the state they were created in stays recoverable from the log).
     It takes the planner's records (``add(records)``), not ``NewContact`` objects.
     """
 
@@ -1190,7 +1190,7 @@ class _ImportWriter(contact_service.BulkContactWriter):
             contact_rows,
         )
         contact_service.insert_contact_children(execute, email_rows, phone_rows, tag_rows)
-        log_created_range(session, "contact", first, cid - 1, columns)
+        log_created_range(session, "contact", first, cid - 1)
         return list(range(first, cid))
 
 
