@@ -470,12 +470,34 @@ class _Country:
 
     known: bool
     national_prefix: re.Pattern[str] | None = None
-    general: Any = None  # PhoneNumberDesc; None: ask phonenumbers.is_valid_number
+    general: Any = None  # PhoneNumberDesc (None: no fast check, unless ``regions``)
     kinds: tuple[Any, ...] = ()
+    leading_digits: re.Pattern[str] | None = None  # a region sharing its calling code
+    # A calling code shared by several regions (+1, +7, +44…): each region's checks, in the
+    # order phonenumbers tries them.
+    regions: tuple[_Country, ...] = ()
+
+    @property
+    def fast(self) -> bool:
+        """Whether ``valid`` answers (else ask phonenumbers.is_valid_number)."""
+        return self.general is not None or bool(self.regions)
 
     def valid(self, national: str) -> bool:
         """phonenumbers' ``_is_number_matching_desc`` on the general pattern and on any type's,
-        with one combined regular expression per length instead of one call per type."""
+        with one combined regular expression per length instead of one call per type.
+
+        For a shared calling code, ``is_valid_number``'s choice of region first: the first
+        region whose leading digits start the number, or (having none) that the number is
+        valid for; then the number must be valid for that region.
+        """
+        if self.regions:
+            for region in self.regions:
+                if region.leading_digits is not None:
+                    if region.leading_digits.match(national):
+                        return region.valid(national)
+                elif region.valid(national):
+                    return True
+            return False
         check = _length_checks(self, len(national))
         return (
             check is not None
@@ -517,14 +539,27 @@ def _country(country_code: int) -> _Country:
         return _Country(known=False)
     pattern = metadata.national_prefix_for_parsing
     prefix = re.compile(pattern) if pattern else None
-    if len(regions) != 1 or region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+    if phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY in regions or not regions:
         return _Country(known=True, national_prefix=prefix)
+    if len(regions) == 1:
+        return _region_checks(metadata, prefix)
+    shared = []
+    for name in regions:
+        region_metadata = PhoneMetadata.metadata_for_region(name.upper(), None)
+        if region_metadata is not None:
+            shared.append(_region_checks(region_metadata, None))
+    return _Country(known=True, national_prefix=prefix, regions=tuple(shared))
+
+
+def _region_checks(metadata: Any, prefix: re.Pattern[str] | None) -> _Country:
     # A number is valid when it matches the general pattern and any type's pattern
     # (phonenumbers' number type is not UNKNOWN): the commonest types are tried first.
     kinds = (metadata.mobile, metadata.fixed_line, metadata.premium_rate, metadata.toll_free,
              metadata.shared_cost, metadata.voip, metadata.personal_number, metadata.pager,
              metadata.uan, metadata.voicemail)  # fmt: skip
-    return _Country(True, prefix, metadata.general_desc, tuple(k for k in kinds if k is not None))
+    leading = re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
+    return _Country(True, prefix, metadata.general_desc, tuple(k for k in kinds if k is not None),
+                    leading)  # fmt: skip
 
 
 _UNSURE = ""
@@ -556,7 +591,7 @@ def _international(digits: str) -> str | None:
         country.national_prefix is not None and country.national_prefix.match(national)
     ):
         return _UNSURE
-    if country.general is None:
+    if not country.fast:
         number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
         valid = phonenumbers.is_valid_number(number)
     else:
