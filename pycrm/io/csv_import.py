@@ -1009,7 +1009,22 @@ def _worker_main(reader: _ChunkReader, part: int, parts: int, fd: int) -> None: 
 
 
 def _lookup(session: Session, sql: str, keys: list[str]) -> Iterator[tuple[Any, Any]]:
-    """(key, id) rows of ``sql`` (which has ``IN :keys``) for these keys, 5,000 at a time."""
+    """(key, id) rows of ``sql`` (which has ``IN :keys``) for these keys, 5,000 at a time.
+
+    On SQLite the keys go as one JSON array (``json_each``): SQLAlchemy renders an expanding
+    ``IN`` as one bound parameter per key, a third of the matching's time at 100k rows.
+    """
+    if not keys:
+        return
+    if session.get_bind().dialect.name == "sqlite":
+        import json
+
+        execute = session.connection().exec_driver_sql
+        driver_sql = sql.replace("IN :keys", "IN (SELECT value FROM json_each(?))")
+        for start in range(0, len(keys), CHUNK_ROWS):
+            chunk = json.dumps(keys[start : start + CHUNK_ROWS], ensure_ascii=False)
+            yield from ((key, record_id) for key, record_id in execute(driver_sql, (chunk,)))
+        return
     statement = sa.text(sql).bindparams(sa.bindparam("keys", expanding=True))
     for start in range(0, len(keys), CHUNK_ROWS):
         rows = session.execute(statement, {"keys": keys[start : start + CHUNK_ROWS]})
@@ -1105,12 +1120,12 @@ class _Matcher:
             _lookup(session, "SELECT uuid, id FROM contact WHERE uuid IN :keys", uuids)
         )
         # Keys of earlier chunks from the on-disk store, this chunk's own in a small dict.
-        chunk_keys = {k for _, r, company in parsed for k in _file_keys(r, company)}
-        seen_in_file = self.seen_in_file.lines(chunk_keys)
+        keys_of = [_file_keys(r, company) for _, r, company in parsed]
+        seen_in_file = self.seen_in_file.lines({k for keys in keys_of for k in keys})
         new_keys: list[tuple[str, int]] = []
         creates: list[Record] = []
         updates: list[tuple[int, Record, dict[str, Any]]] = []
-        for line, record, company in parsed:
+        for (line, record, company), file_keys in zip(parsed, keys_of, strict=True):
             existing = by_uuid.get(record[UUID]) if record[UUID] else None
             for email, _ in record[EMAILS]:
                 existing = existing or by_email.get(email.lower())
@@ -1120,7 +1135,6 @@ class _Matcher:
             if existing is None and not record[EMAILS] and not record[PHONES]:
                 name_key = (fold(record[NAME]), fold(company or ""))
                 existing = self._names().get(name_key)
-            file_keys = _file_keys(record, company)
             earlier = next((seen_in_file[k] for k in file_keys if k in seen_in_file), None)
             if company:
                 key = company_keys[company]
