@@ -1273,6 +1273,36 @@ def apply_import(session: Session, plan: Plan, *, region: str = "US") -> dict[st
 
     The spooled contacts are streamed a chunk at a time, so memory stays flat in the file's size.
     """
+    with _import_page_cache(session):
+        return _apply_import(session, plan, region)
+
+
+IMPORT_CACHE_KIB = 16_384
+
+
+@contextmanager
+def _import_page_cache(session: Session) -> Iterator[None]:
+    """A 16 MiB SQLite page cache for the import's writing, the connection's own size after.
+
+    The 64 MiB every connection gets (``db._install_sqlite_pragmas``) was the largest part of an
+    import's peak memory and bought no speed: the import appends to its tables and indexes, and
+    pages that leave the cache stay in the OS's. Measured on the writing of 100k rows: 8.6 s CPU
+    at 64 MiB, 8.3-8.7 s at 16 MiB, peak 171 → 112 MB; at 1M rows 115 → 111 s, 198 → 141 MB.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    previous = driver.execute("PRAGMA cache_size").fetchone()[0]
+    driver.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
     from pycrm.services.changelog import bulk_insert
 
     gc_was_enabled = gc.isenabled()
