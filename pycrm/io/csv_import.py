@@ -1182,41 +1182,50 @@ _FIXED_COLUMNS = ("id", "uuid", "created_at", "updated_at", "display_name", "com
 _JSON_FIELDS = frozenset(("custom_fields", "extra"))
 
 
+class _Prepared(list[Record]):
+    """One chunk of records with the rows the writer inserts for them, built ahead of time."""
+
+    first: int  # the first contact's id; the others follow
+    columns: tuple[str, ...]
+    contact_rows: list[tuple[Any, ...]]
+    email_rows: list[tuple[Any, ...]]
+    phone_rows: list[tuple[Any, ...]]
+    tags: list[tuple[int, str]]  # (contact id, folded tag name)
+    tag_names: dict[str, str]  # folded → as written, every tag of the chunk
+
+
 class _ImportWriter(contact_service.BulkContactWriter):
     """The bulk contact writer with the import's leaner SQLite path.
 
     Contacts go to ``executemany`` as plain tuples (one column list per chunk: the fixed columns
     plus every field some row of the chunk sets), which SQLite binds a third faster than dicts;
-    and the creations are logged compactly, set-wise (``changelog.log_created_range``: no
-    snapshot per contact, the state they were created in stays recoverable from the log).
+    the creations are logged compactly, set-wise (``changelog.log_created_range``: no snapshot
+    per contact, the state they were created in stays recoverable from the log), and each
+    chunk's search documents are built set-wise right after it is written.
     It takes the planner's records (``add(records)``), not ``NewContact`` objects.
+
+    ``add_chunks`` builds the next chunk's rows in a second thread while SQLite builds this
+    chunk's search documents and log entries (long C calls that release the GIL): a second
+    core takes the Python half of the work.
     """
 
-    def _record_tag_ids(self, records: Sequence[Record]) -> dict[str, int]:
-        return self._ensure_tag_ids(t for record in records for t in record[TAGS])
-
-    def _add_sqlite(self, rows: Sequence[Any]) -> list[int]:
-        from pycrm.services.changelog import log_created_range
-
-        session = self.session
-        session.flush()
-        execute = session.connection().exec_driver_sql
-        if self.next_id is None:
-            self.next_id = int(execute("SELECT coalesce(max(id), 0) FROM contact").scalar_one()) + 1
-        tag_ids = self._record_tag_ids(rows)
+    def _prepare(self, records: list[Record], first: int) -> _Prepared:
+        """The chunk's rows, its contacts numbered from ``first`` (touches no database)."""
+        chunk = _Prepared(records)
         present: set[str] = set()
-        for row in rows:
+        for row in records:
             present.update(row[FIELDS])
         fields = [k for k in _contact_field_columns() if k in present]
         encode = contact_service._JSON.encode
         now_text, next_uuid = self.now_text, self._uuids.__next__
-        first = self.next_id
         contact_rows: list[tuple[Any, ...]] = []
         email_rows: list[tuple[Any, ...]] = []
         phone_rows: list[tuple[Any, ...]] = []
-        tag_rows: list[tuple[int, int]] = []
+        tags: list[tuple[int, str]] = []
+        tag_names: dict[str, str] = {}
+        folded: dict[str, str] = {}
         cid = first
-        for name, values, emails, phones, tags, company_id, uuid in rows:
+        for name, values, emails, phones, row_tags, company_id, uuid in records:
             get = values.get
             contact_rows.append(
                 (cid, uuid or next_uuid(), now_text, now_text, name, company_id,
@@ -1228,19 +1237,87 @@ class _ImportWriter(contact_service.BulkContactWriter):
                 email_rows.append((cid, email, email.lower(), label, pos))
             for pos, (number, raw, normalized, label) in enumerate(phones):
                 phone_rows.append((cid, number, raw, normalized, label, pos))
-            for t in tags:
-                tag_rows.append((cid, tag_ids[fold(t)]))
+            for t in row_tags:
+                key = folded.get(t)
+                if key is None:
+                    folded[t] = key = fold(t)
+                    tag_names.setdefault(key, t)
+                tags.append((cid, key))
             cid += 1
-        self.next_id = cid
-        columns = (*_FIXED_COLUMNS, *fields)
-        names = ", ".join(f'"{c}"' for c in columns)
-        execute(
-            f"INSERT INTO contact ({names}) VALUES ({', '.join('?' * len(columns))})",
+        chunk.first, chunk.columns = first, (*_FIXED_COLUMNS, *fields)
+        chunk.contact_rows, chunk.email_rows, chunk.phone_rows = (
             contact_rows,
+            email_rows,
+            phone_rows,
         )
-        contact_service.insert_contact_children(execute, email_rows, phone_rows, tag_rows)
-        log_created_range(session, "contact", first, cid - 1)
-        return list(range(first, cid))
+        chunk.tags, chunk.tag_names = tags, tag_names
+        return chunk
+
+    def _next_id(self) -> int:
+        if self.next_id is None:
+            self.session.flush()
+            self.next_id = (
+                int(
+                    self.session.connection()
+                    .exec_driver_sql("SELECT coalesce(max(id), 0) FROM contact")
+                    .scalar_one()
+                )
+                + 1
+            )
+        return self.next_id
+
+    def _add_sqlite(self, rows: Sequence[Any]) -> list[int]:
+        session = self.session
+        session.flush()
+        execute = session.connection().exec_driver_sql
+        chunk = rows if isinstance(rows, _Prepared) else self._prepare(list(rows), self._next_id())
+        assert chunk.first == self._next_id()
+        # Tags are looked up (or created) here, in the writing thread, by their folded names.
+        known = self._ensure_tag_ids(
+            name for key, name in chunk.tag_names.items() if key not in self.tag_ids
+        )
+        tag_rows = [(cid, known[key]) for cid, key in chunk.tags]
+        names = ", ".join(f'"{c}"' for c in chunk.columns)
+        execute(
+            f"INSERT INTO contact ({names}) VALUES ({', '.join('?' * len(chunk.columns))})",
+            chunk.contact_rows,
+        )
+        contact_service.insert_contact_children(
+            execute, chunk.email_rows, chunk.phone_rows, tag_rows
+        )
+        self.next_id = chunk.first + len(chunk)
+        if not isinstance(rows, _Prepared):
+            self._index_and_log(chunk.first, self.next_id - 1)
+        return list(range(chunk.first, self.next_id))
+
+    def _index_and_log(self, low: int, high: int) -> None:
+        """The search documents and ChangeLog entries of the contacts ``low..high``."""
+        from pycrm.services import fts
+        from pycrm.services.changelog import log_created_range
+
+        fts.refresh_range(self.session, "contact", low, high)
+        log_created_range(self.session, "contact", low, high)
+
+    def add_chunks(self, chunks: Iterator[list[Record]]) -> None:
+        """Write every chunk, each one's rows built while the previous one is indexed."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        first = self._next_id()
+
+        def prepare(first: int) -> _Prepared | None:
+            records = next(chunks, None)
+            return None if records is None else self._prepare(records, first)
+
+        with ThreadPoolExecutor(1, thread_name_prefix="pycrm-import") as pool:
+            future = pool.submit(prepare, first)
+            while (chunk := future.result()) is not None:
+                if not chunk:
+                    future = pool.submit(prepare, first)
+                    continue
+                ids = self.add(chunk)
+                first = ids[-1] + 1
+                future = pool.submit(prepare, first)
+                self._index_and_log(ids[0], ids[-1])
 
 
 @lru_cache(maxsize=1)
@@ -1253,7 +1330,7 @@ def _contact_field_columns() -> tuple[str, ...]:
 @contextmanager
 def _import_writer(session: Session) -> Iterator[contact_service.BulkContactWriter]:
     """``contacts.bulk_contact_writer`` with the import's writer on SQLite (triggers dropped
-    for the block, search documents built set-wise at its end)."""
+    for the block, search documents built set-wise a chunk at a time)."""
     from pycrm.services import fts
 
     if session.get_bind().dialect.name != "sqlite":
@@ -1263,9 +1340,7 @@ def _import_writer(session: Session) -> Iterator[contact_service.BulkContactWrit
     writer = _ImportWriter(session)
     tables = ("contact", "contact_email", "contact_phone", "contact_tag")
     with fts.triggers_paused(session), fts.insert_triggers_dropped(session, tables):
-        yield writer
-    for low, high in writer.id_ranges:
-        fts.refresh_range(session, "contact", low, high)
+        yield writer  # it builds the search documents of what it writes
 
 
 def apply_import(session: Session, plan: Plan, *, region: str = "US") -> dict[str, int]:
@@ -1323,15 +1398,21 @@ def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
                     strict=True,
                 )
             )
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        with _import_writer(session) as writer:
+
+        def creates() -> Iterator[list[Record]]:
             for chunk in plan._creates.chunks():
                 for record in chunk:
                     key = record[FIELDS].pop("_company_key", None)
                     if key is not None:
                         record[COMPANY_ID] = new_ids.get(key)
-                # The SQLite writer takes records as they are; the portable one, objects.
-                writer.add(chunk if sqlite else [_from_record(r) for r in chunk])
+                yield chunk
+
+        with _import_writer(session) as writer:
+            if isinstance(writer, _ImportWriter):
+                writer.add_chunks(creates())  # SQLite: records as they are
+            else:
+                for chunk in creates():
+                    writer.add([_from_record(r) for r in chunk])
         for updates in plan._updates.chunks():
             for existing, record, _extra in updates:
                 contact = _from_record(record)
