@@ -177,7 +177,9 @@ def _json_value_sql(column: sa.Column[Any], ref: str) -> str:
 
 
 @cache
-def _created_range_sql(entity: str, columns: tuple[str, ...]) -> str:
+def _snapshot_sql(entity: str, columns: tuple[str, ...]) -> str:
+    """SQLite expression building the JSON snapshot of the row aliased ``r`` (children included),
+    in the shape ``snapshot`` gives (a listed NULL column shows as ``null``)."""
     agg = aggregates()[entity]
     table = agg.table
     parts = []
@@ -191,35 +193,46 @@ def _created_range_sql(entity: str, columns: tuple[str, ...]) -> str:
             f"'{child.key}', (SELECT json_group_array(json_object({fields})) "
             f"FROM {child.table.name} x WHERE x.{child.fk} = r.id)"
         )
-    return (
-        'INSERT INTO change_log (at, batch_id, entity, record_uuid, record_id, action, "before", '
-        f"\"after\") SELECT :at, :batch_id, '{entity}', r.uuid, r.id, 'create', NULL, "
-        f"json_object({', '.join(parts)}) FROM {table.name} r "
-        "WHERE r.id BETWEEN :low AND :high ORDER BY r.id"
-    )
+    return f"json_object({', '.join(parts)})"
 
 
-def log_created_range(
-    session: Session, entity: str, low: int, high: int, columns: Iterable[str] | None = None
-) -> None:
+def _log_time() -> str:
+    """Now, as the ChangeLog's ``at`` column stores it (for SQL written by hand)."""
+    return m.utcnow().astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def log_created_range(session: Session, entity: str, low: int, high: int) -> None:
     """Log the creation of the just-inserted records with ids ``low..high``, set-based (SQLite).
 
-    Each snapshot is built by SQLite's JSON functions from the stored rows, children included,
-    instead of one ``json.dumps`` per record in Python (bulk imports). ``columns`` names the
-    columns that may hold a value; the others are NULL for every record of the range and left
-    out, as ``snapshot`` leaves NULLs out (a listed column that is NULL shows as ``null``, which
-    every reader of the log treats the same as absent).
+    Bulk imports log each creation *compactly*: the entry names the record (entity, uuid, id)
+    but its ``after`` is left NULL instead of holding a snapshot. The state a record was created
+    in is never lost: every later write to it is logged with its whole ``before``, so that is
+    the first later entry's ``before``, or the record itself while nothing changed it; readers
+    of the log (``history``, ``revert_batch``) rebuild it from there (``created_state``).
+    A snapshot per row was half the database (84 of 174 MB at 100k contacts) and ~2.4 s of an
+    import's writing.
     """
     table = aggregates()[entity].table
-    wanted = set(columns) if columns is not None else {c.name for c in table.columns}
-    wanted |= {"id", "uuid"}
-    ordered = tuple(c.name for c in table.columns if c.name in wanted)
     batch_id = _ensure_batch(session)
-    at = m.utcnow().astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     session.connection().exec_driver_sql(
-        _created_range_sql(entity, ordered),
-        {"at": at, "batch_id": batch_id, "low": low, "high": high},
+        'INSERT INTO change_log (at, batch_id, entity, record_uuid, record_id, action, "before", '
+        f"\"after\") SELECT ?, ?, ?, r.uuid, r.id, 'create', NULL, NULL FROM {table.name} r "
+        "WHERE r.id BETWEEN ? AND ? ORDER BY r.id",
+        (_log_time(), batch_id, entity, low, high),
     )
+
+
+def created_state(session: Session, entry: Any, later: Iterable[Any] = ()) -> dict[str, Any] | None:
+    """The ``after`` of a logged creation: its snapshot, or for a compact entry (``after`` NULL,
+    see ``log_created_range``) the ``before`` of the first of ``later`` entries (the record's
+    entries after this one, oldest first) of the same entity, else the record as it is now
+    (None when it no longer exists)."""
+    if entry["after"] is not None:
+        return entry["after"]  # type: ignore[no-any-return]
+    for other in later:
+        if other["entity"] == entry["entity"] and other["id"] > entry["id"]:
+            return other["before"]  # type: ignore[no-any-return]
+    return snapshot(session, entry["entity"], entry["record_id"])
 
 
 def log_many(
@@ -306,8 +319,15 @@ def _restore(session: Session, entity: str, data: dict[str, Any]) -> None:
     for child in agg.children:
         session.execute(sa.delete(child.table).where(child.table.c[child.fk] == record_id))
         rows = [json_to_row(child.table, r) for r in data.get(child.key, [])]
-        if rows:
-            session.execute(sa.insert(child.table), rows)
+        # Bulk writers' snapshots may leave child ids out: the database assigns new ones
+        # (an explicit NULL id is refused by PostgreSQL).
+        with_ids = [r for r in rows if r.get("id", 0) is not None]
+        without_ids = [
+            {k: v for k, v in r.items() if k != "id"} for r in rows if r.get("id", 0) is None
+        ]
+        for group in (with_ids, without_ids):
+            if group:
+                session.execute(sa.insert(child.table), group)
 
 
 @dataclass(frozen=True)
@@ -407,8 +427,8 @@ def _later_references(session: Session, entries: Any, uuids: set[str]) -> list[s
     """Records outside the batch that point at records the batch created (undo would orphan them)."""
     created: dict[str, list[int]] = {}
     for e in entries:
-        if e["action"] == "create" and e["after"] is not None:
-            created.setdefault(e["entity"], []).append(e["after"]["id"])
+        if e["action"] == "create":
+            created.setdefault(e["entity"], []).append(_created_id(e))
     problems: list[str] = []
     for entity, ids in created.items():
         target = aggregates()[entity].table
@@ -482,16 +502,25 @@ def revert_batch(session: Session, batch_id: str) -> int:
     return len(entries)
 
 
+def _created_id(entry: Any) -> int:
+    after = entry["after"]
+    return int(after["id"] if after is not None else entry["record_id"])
+
+
 def _delete_created(session: Session, entries: list[Any]) -> None:
     """Delete records a batch created, in chunks (an import of 100k rows reverts in seconds).
 
     The conflict check has already shown nothing changed them since, so each record is still
     exactly its logged ``after`` snapshot, which becomes the ``before`` of the logged deletion.
+    A compact entry (``log_created_range``) has no snapshot: the record's, taken just before it
+    is deleted, is logged instead (on SQLite built by SQLite, set-wise).
     """
     from pycrm.services import fts
 
     agg = aggregates()[entries[0]["entity"]]
-    ids = [e["after"]["id"] for e in entries]
+    ids = [_created_id(e) for e in entries]
+    compact = {_created_id(e) for e in entries if e["after"] is None}
+    sqlite = session.get_bind().dialect.name == "sqlite"
     existing: set[int] = set()
     with fts.triggers_paused(session):
         for start in range(0, len(ids), 500):
@@ -499,12 +528,41 @@ def _delete_created(session: Session, entries: list[Any]) -> None:
             existing.update(
                 session.scalars(sa.select(agg.table.c.id).where(agg.table.c.id.in_(chunk)))
             )
+            unlogged = [i for i in chunk if i in compact and i in existing]
+            if unlogged and sqlite:
+                _log_deleted_set(session, agg.entity, unlogged)
+            elif unlogged:
+                log_many(
+                    session,
+                    [
+                        (agg.entity, "delete", snapshot(session, agg.entity, i), None)
+                        for i in unlogged
+                    ],
+                )
             for child in agg.children:
                 session.execute(sa.delete(child.table).where(child.table.c[child.fk].in_(chunk)))
             session.execute(sa.delete(agg.table).where(agg.table.c.id.in_(chunk)))
     log_many(
         session,
-        [(agg.entity, "delete", e["after"], None) for e in entries if e["after"]["id"] in existing],
+        [
+            (agg.entity, "delete", e["after"], None)
+            for e in entries
+            if e["after"] is not None and e["after"]["id"] in existing
+        ],
+    )
+
+
+def _log_deleted_set(session: Session, entity: str, ids: list[int]) -> None:
+    """Log the deletion of these records (about to be deleted) with their whole snapshots as
+    ``before``, built by SQLite from the stored rows (SQLite only)."""
+    table = aggregates()[entity].table
+    columns = tuple(c.name for c in table.columns)
+    marks = ", ".join("?" for _ in ids)
+    session.connection().exec_driver_sql(
+        'INSERT INTO change_log (at, batch_id, entity, record_uuid, record_id, action, "before", '
+        f"\"after\") SELECT ?, ?, ?, r.uuid, r.id, 'delete', {_snapshot_sql(entity, columns)}, "
+        f"NULL FROM {table.name} r WHERE r.id IN ({marks}) ORDER BY r.id",
+        (_log_time(), _ensure_batch(session), entity, *ids),
     )
 
 
@@ -531,21 +589,28 @@ def _diff(
 def history(session: Session, record_uuid: str) -> list[HistoryEntry]:
     """Every logged change to one record, oldest first."""
     c, b = _t(m.ChangeLog), _t(m.ChangeBatch)
-    rows = session.execute(
-        sa.select(c, b.c.label)
-        .join(b, b.c.id == c.c.batch_id)
-        .where(c.c.record_uuid == record_uuid)
-        .order_by(c.c.id)
-    ).mappings()
+    rows = (
+        session.execute(
+            sa.select(c, b.c.label)
+            .join(b, b.c.id == c.c.batch_id)
+            .where(c.c.record_uuid == record_uuid)
+            .order_by(c.c.id)
+        )
+        .mappings()
+        .all()
+    )
     return [
         HistoryEntry(
             at=r["at"],
             action=r["action"],
             batch_id=r["batch_id"],
             batch_label=r["label"],
-            changes=_diff(r["before"], r["after"]),
+            changes=_diff(
+                r["before"],
+                created_state(session, r, rows[i + 1 :]) if r["action"] == "create" else r["after"],
+            ),
         )
-        for r in rows
+        for i, r in enumerate(rows)
     ]
 
 

@@ -95,3 +95,38 @@ def test_fast_phone_matches_on_every_regions_example_numbers() -> None:
                     ), (variant, default)
                     checked += 1
     assert checked > 1000
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.sampled_from(
+        ["+1", "+7", "+39", "+44", "+47", "+61", "+212", "+262", "+290", "+358", "+590", "+599"]
+    ),
+    st.text(alphabet="0123456789", min_size=3, max_size=13),
+)
+def test_fast_phone_matches_on_calling_codes_shared_by_several_regions(
+    prefix: str, digits: str
+) -> None:
+    """+1 (the US, Canada, the Caribbean…), +7, +44…: the region is chosen as phonenumbers does."""
+    text = prefix + " " + digits
+    assert outcome(fast_phone, text, "US") == outcome(normalize_phone, text, "US")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["+1 212 200 0000", "+1 416 555 0100", "+1 268 464 1234", "+1 876 555 0100", "+1 212 100 0000",
+     "+7 701 123 4567", "+7 495 123 4567", "+44 1624 456789", "+44 7700 900123", "+47 79 12 34 56",
+     "+61 8 9162 1234", "+358 18 12345", "+590 690 00 12 34", "+599 9 123 4567"],
+)  # fmt: skip
+def test_fast_phone_takes_the_fast_path_for_shared_calling_codes(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import phonenumbers
+
+    expected = outcome(normalize_phone, text, "US")
+
+    def refuse(*_: object) -> bool:
+        raise AssertionError("the slow path was taken")
+
+    monkeypatch.setattr(phonenumbers, "is_valid_number", refuse)
+    assert outcome(fast_phone, text, "US") == expected

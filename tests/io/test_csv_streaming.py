@@ -136,3 +136,25 @@ def test_update_policy_streams_updates_too(sqlite_db: Database, tmp_path: Path) 
             )
         ).scalar()
     assert renamed == 2  # Person 1 and Person 8
+
+
+def test_the_import_writes_with_a_small_page_cache_and_gives_the_connection_its_own_back(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 12)
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path)
+    seen: list[int] = []
+    real_add = csv_import._ImportWriter.add
+
+    def add(self: csv_import._ImportWriter, rows: list[contacts.NewContact]) -> list[int]:
+        seen.append(self.session.execute(sa.text("PRAGMA cache_size")).scalar_one())
+        return real_add(self, rows)
+
+    monkeypatch.setattr(csv_import._ImportWriter, "add", add)
+    with sqlite_db.write("import", source="import") as s:
+        before = s.execute(sa.text("PRAGMA cache_size")).scalar_one()
+        apply_import(s, plan)
+        after = s.execute(sa.text("PRAGMA cache_size")).scalar_one()
+    assert seen == [-csv_import.IMPORT_CACHE_KIB]
+    assert after == before == -65536
