@@ -332,7 +332,10 @@ class ChangeLog(SQLModel, table=True):
 
     ``before`` and ``after`` are the whole record (columns plus owned child rows such as e-mails),
     so any batch can be reverted from the log alone: a create is undone by deleting, an update by
-    restoring ``before``, a delete by re-inserting ``before`` with its original ids.
+    restoring ``before``, a delete by re-inserting ``before`` with its original ids. One
+    exception: bulk imports log creations compactly (``after`` NULL, see
+    ``changelog.log_created_range``); the created state is then the next entry's ``before``, or
+    the record itself while nothing changed it (``changelog.created_state``).
     """
 
     __tablename__ = "change_log"
