@@ -84,7 +84,7 @@ def search(
         return []
     if _dialect(session) == "sqlite":
         found = _sqlite_candidates(session, tokens, wanted, limit)
-        hits = _describe(session, _sqlite_best(session, found, tokens, limit), tokens)
+        hits = _describe(session, _sqlite_best(found, tokens, limit), tokens)
     else:
         hits = _postgres_hits(session, tokens, wanted, limit)
     if not hits and fuzzy:
@@ -95,8 +95,9 @@ def search(
 
 def _sqlite_candidates(
     session: Queryable, tokens: list[str], kinds: list[str], per_kind: int
-) -> dict[tuple[str, int], float]:
-    """Up to ``per_kind`` candidates of each kind, cheapest and best passes first.
+) -> dict[tuple[str, int], tuple[float, str]]:
+    """Up to ``per_kind`` candidates of each kind, cheapest and best passes first, with their
+    base score and their name as the index holds it.
 
     1. every token as a whole word of the name, ranked by bm25 (small sets: "silva" is a word
        of ~900 names at 100k contacts);
@@ -104,66 +105,68 @@ def _sqlite_candidates(
        notes), both unranked: ranking 13,000 matches of "le"* by bm25 cost 80 ms, and the caller
        orders the few candidates it keeps by how well the name matches anyway.
 
-    Each kind is capped on its own, as on PostgreSQL: bm25 favours short documents, so one cap
-    for all kinds filled up with deals titled "Renewal for Silva Ltda" and left out the 441
-    people named Silva. A later pass only adds lower tiers, so it runs only while fewer than
-    ``per_kind`` (the number of hits asked for) have been found.
+    The ranked pass caps each kind on its own: bm25 favours short documents, so one cap for all
+    kinds filled up with deals titled "Renewal for Silva Ltda" and left out the 441 people named
+    Silva. The unranked passes take matches in index order, where kinds interleave (rowid =
+    id * 4 + kind), under one cap of ``per_kind`` per kind asked for: capping each kind there
+    would read a whole long match list ("gmail"*) to learn that no company matches. A later
+    pass only adds lower tiers, so it runs only while fewer than ``per_kind`` (the number of
+    hits asked for) have been found.
     """
     code_kind = {v: k for k, v in _KIND_CODE.items()}
+    codes = ",".join(str(_KIND_CODE[k]) for k in kinds)
     whole = " ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-    passes = [
-        ("{name} : (" + whole + ")", True),
-        ("{name} : (" + fts_match_expression(tokens) + ")", False),
-        (fts_match_expression(tokens), False),
-    ]
-    found: dict[tuple[str, int], float] = {}
-    for expression, ranked in passes:
-        # bm25 only where it orders the pass: computed for every row of an unranked pass, it
-        # was most of the cost ("maria"* "s"*: 11 ms against 5 ms without it; "ma"*: 3.7 ms
-        # against 0.3 ms), for a value nothing read.
-        rank = "bm25(search_index, 10.0, 6.0, 6.0, 3.0, 1.0)" if ranked else "0"
-        order = "ORDER BY rank " if ranked else ""
-        sql = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT rowid, {rank} AS rank FROM search_index "
-            f"WHERE search_index MATCH :q AND (rowid % 4) = {_KIND_CODE[kind]} {order}LIMIT :n)"
+    # The names of the few kept only: selected beside bm25, every match's would be read.
+    ranked_pass = (
+        "SELECT r.rowid, r.rank, d.name FROM ("
+        + " UNION ALL ".join(
+            "SELECT * FROM (SELECT rowid, bm25(search_index, 10.0, 6.0, 6.0, 3.0, 1.0) AS rank "
+            f"FROM search_index WHERE search_index MATCH :q AND (rowid % 4) = {_KIND_CODE[kind]} "
+            "ORDER BY rank LIMIT :n)"
             for kind in kinds
         )
-        for rowid, score in session.execute(sa.text(sql), {"q": expression, "n": per_kind}):
-            found.setdefault((code_kind[rowid % 4], rowid // 4), -float(score))
+        + ") AS r JOIN search_index AS d ON d.rowid = r.rowid"
+    )
+    # bm25 only where it orders the pass: computed for every row of an unranked pass, it was
+    # most of the cost ("maria"* "s"*: 11 ms against 5 ms without it; "ma"*: 3.7 ms against
+    # 0.3 ms), for a value nothing read.
+    unranked_pass = (
+        f"SELECT rowid, 0, name FROM search_index WHERE search_index MATCH :q "
+        f"AND (rowid % 4) IN ({codes}) LIMIT :n"
+    )
+    passes = [
+        ("{name} : (" + whole + ")", ranked_pass, per_kind),
+        ("{name} : (" + fts_match_expression(tokens) + ")", unranked_pass, per_kind * len(kinds)),
+        (fts_match_expression(tokens), unranked_pass, per_kind * len(kinds)),
+    ]
+    found: dict[tuple[str, int], tuple[float, str]] = {}
+    for expression, sql, wanted in passes:
+        for rowid, score, name in session.execute(sa.text(sql), {"q": expression, "n": wanted}):
+            found.setdefault((code_kind[rowid % 4], rowid // 4), (-float(score), name or ""))
         if len(found) >= per_kind:
             break
     return found
 
 
-# Each kind's name (and a company's domain, which can decide a tier) by id, for ranking.
-_SQLITE_NAMES = {
-    "contact": "SELECT id, display_name, NULL FROM contact WHERE id IN ({ids})",
-    "company": "SELECT id, name, domain FROM company WHERE id IN ({ids})",
-    "deal": "SELECT id, title, NULL FROM deal WHERE id IN ({ids})",
-}
-
-
 def _sqlite_best(
-    session: Queryable, found: dict[tuple[str, int], float], tokens: list[str], limit: int
+    found: dict[tuple[str, int], tuple[float, str]], tokens: list[str], limit: int
 ) -> dict[tuple[str, int], float]:
     """The ``limit`` candidates that rank first, in the order :func:`search` sorts hits by,
-    judged from their names alone, so that only those are described (e-mails, companies,
-    stages, amounts). A person's e-mail never decides a tier: the query's words hold no "@"."""
-    if len(found) <= limit:
-        return found
-    by_kind: dict[str, list[int]] = {}
-    for kind, record_id in found:
-        by_kind.setdefault(kind, []).append(record_id)
-    ranked: list[tuple[float, str, int, tuple[str, int]]] = []
-    for kind, ids in by_kind.items():
-        sql = _SQLITE_NAMES[kind].format(ids=",".join(str(int(i)) for i in ids))
-        for record_id, label, domain in session.execute(sa.text(sql)):
-            key = (kind, record_id)
-            tier = _tier(label, [domain] if domain else [], tokens)
-            score = tier * 1000.0 + (2 - _KIND_CODE[kind]) * 100.0 + found[key]
-            ranked.append((-score, label.casefold(), record_id, key))
-    ranked.sort()
-    return {key: found[key] for *_, key in ranked[:limit]}
+    judged from the names the index holds, so that only those are described (e-mails,
+    companies, stages, amounts). E-mails and domains, which :func:`_tier` also reads, decide a
+    tier only when one equals the whole query, which holds no "@" or "." (words only)."""
+    ranked = sorted(
+        (
+            -(_tier(label, [], tokens) * 1000.0 + (2 - _KIND_CODE[kind]) * 100.0 + base),
+            label.casefold(),
+            record_id,
+            kind,
+        )
+        for (kind, record_id), (base, label) in found.items()
+    )
+    return {
+        (kind, record_id): found[(kind, record_id)][0] for *_, record_id, kind in ranked[:limit]
+    }
 
 
 def _like(token: str) -> str:
@@ -474,15 +477,18 @@ def _labels(
 _TERMS_CACHE: dict[tuple[str, tuple[object, ...]], list[str]] = {}
 
 
-def _name_terms(session: Queryable) -> list[str]:
+def _name_terms(session: Queryable, *, only_cached: bool = False) -> list[str] | None:
     """Distinct words of names in the index, cached until a contact, company or deal changes
-    (the vocabulary scan costs ~150 ms at 100k contacts; the check a few ms)."""
+    (the vocabulary scan costs ~150-240 ms at 100k contacts; the check a few ms). With
+    ``only_cached``, None rather than a scan when the cache is not fresh."""
     # FTS5 rewrites its structure record (block 1 of the %_data table, with a change cookie) on
     # every change to the index, so it is a one-row stamp for "the names may have changed"
     # (max(updated_at) over three tables cost ~90 ms at 100k contacts).
     stamp = (session.execute(sa.text("SELECT block FROM search_index_data WHERE id = 1")).scalar(),)
     key = (str(_engine(session).url), stamp)
     cached = _TERMS_CACHE.get(key)
+    if cached is None and only_cached:
+        return None
     if cached is None:
         rows = session.execute(sa.text("SELECT term FROM temp.search_terms WHERE col = 'name'"))
         cached = [t for (t,) in rows]
@@ -513,21 +519,26 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
         # start with the same letter (a range of the index, ~6 ms at 100k contacts), else among
         # all (~240 ms to list, cached for the app: a one-shot command paid it every time).
         alternatives: list[list[str]] = []
+        cached = _name_terms(session, only_cached=True)
         for token in tokens:
-            same_start = [
-                term
-                for (term,) in session.execute(
-                    sa.text(
-                        "SELECT term FROM temp.search_terms "
-                        "WHERE col = 'name' AND term >= :low AND term < :high"
-                    ),
-                    {"low": token[0], "high": chr(ord(token[0]) + 1)},
-                )
-            ]
+            if cached is not None:
+                same_start = [term for term in cached if term.startswith(token[0])]
+            else:
+                same_start = [
+                    term
+                    for (term,) in session.execute(
+                        sa.text(
+                            "SELECT term FROM temp.search_terms "
+                            "WHERE col = 'name' AND term >= :low AND term < :high"
+                        ),
+                        {"low": token[0], "high": chr(ord(token[0]) + 1)},
+                    )
+                ]
             close = process.extract(token, same_start, scorer=fuzz.ratio, score_cutoff=75, limit=4)
             if not close:
+                every = cached if cached is not None else _name_terms(session)
                 close = process.extract(
-                    token, _name_terms(session), scorer=fuzz.ratio, score_cutoff=75, limit=4
+                    token, every or [], scorer=fuzz.ratio, score_cutoff=75, limit=4
                 )
             if not close:
                 return []
