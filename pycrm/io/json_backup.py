@@ -10,6 +10,10 @@ Each record is the whole aggregate (columns plus owned rows such as a contact's 
 and tag links, a deal's stage history, a meeting's attendees), datetimes as ISO-8601 in UTC.
 Import matches records by UUID: into an empty database it recreates the same data (ids included),
 and importing the same file again changes nothing.
+
+Each record is written on a line of its own as compact JSON with sorted keys. On SQLite, SQLite
+spells the records' text itself (:func:`_sqlite_texts`), byte for byte what Python writes for the
+snapshot (tests/io/test_export_streaming.py checks it), at about twice the speed.
 """
 
 from __future__ import annotations
@@ -100,8 +104,11 @@ def _converter(table: sa.Table) -> Any:
     return convert
 
 
-def iter_records(session: Session, entity: str, batch: int = 2000) -> Iterator[dict[str, Any]]:
-    """Every record of one entity as a snapshot, streamed in id order.
+def iter_records(
+    session: Session, entity: str, batch: int = 2000, *, after: int = 0
+) -> Iterator[dict[str, Any]]:
+    """Every record of one entity (with an id above ``after``) as a snapshot, streamed in id
+    order.
 
     Keyset batches of plain row tuples; each batch's child rows are fetched by parent-id range.
     """
@@ -111,7 +118,7 @@ def iter_records(session: Session, entity: str, batch: int = 2000) -> Iterator[d
     kids = [(child, _converter(child.table), list(child.table.columns).index(child.table.c[child.fk]))
             for child in agg.children]  # fmt: skip
     query = sa.select(*_columns(agg.table, raw_utc)).order_by(agg.table.c.id).limit(batch)
-    last = 0
+    last = after
     while True:
         rows = session.execute(query.where(agg.table.c.id > last)).all()
         if not rows:
@@ -138,7 +145,13 @@ def iter_records(session: Session, entity: str, batch: int = 2000) -> Iterator[d
 def write_backup(
     session: Session, out: IO[str], *, what: list[str] | None = None
 ) -> dict[str, int]:
-    """Stream the backup as JSON to ``out``; returns how many records of each kind were written."""
+    """Stream the backup as JSON to ``out``; returns how many records of each kind were written.
+
+    One record a line, compact, keys sorted. On SQLite each record's JSON text is built by
+    SQLite itself (:func:`_sqlite_texts`): ~2× faster than converting and encoding the rows
+    in Python, which remains the way on PostgreSQL and for any record SQLite cannot spell the
+    same way (a stored time in an unexpected form).
+    """
     from pycrm.db import SCHEMA_HEAD
 
     sections = [s for s in SECTIONS if what is None or s[0] in what]
@@ -149,14 +162,19 @@ def write_backup(
         "schema": SCHEMA_HEAD,
         "exported_at": datetime.now(UTC).isoformat(),
     }
-    encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
     out.write(json.dumps(header)[:-1])  # the sections follow inside the same object
+    sqlite = session.get_bind().dialect.name == "sqlite"
     for section, entity in sections:
         out.write(f',\n "{section}": [')
         n = 0
         pending: list[str] = []
-        for record in iter_records(session, entity):
-            pending.append(("\n  " if n == 0 else ",\n  ") + encode(record))
+        texts = (
+            _sqlite_texts(session, entity)
+            if sqlite
+            else map(encode_record, iter_records(session, entity))
+        )
+        for text in texts:
+            pending.append(("\n  " if n == 0 else ",\n  ") + text)
             n += 1
             if len(pending) >= 500:
                 out.write("".join(pending))
@@ -166,6 +184,158 @@ def write_backup(
         counts[section] = n
     out.write("\n}\n")
     return counts
+
+
+encode_record = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
+def _sqlite_texts(session: Session, entity: str, batch: int = 2000) -> Iterator[str]:
+    """Every record of ``entity`` as compact JSON text spelt by SQLite, in id order.
+
+    The record's plain columns come as text segments, split where its child lists and JSON
+    columns go (keys stay sorted). Each child table is read once per batch, grouped by parent;
+    JSON columns are re-encoded by Python (SQLite would keep their stored escapes and key
+    order). A record SQLite cannot spell as Python would is taken from :func:`iter_records`.
+    """
+    agg = aggregates()[entity]
+    table = agg.table.name
+    json_columns = [c.name for c in agg.table.columns if _column_kind(c) == "json"]
+    # What goes between the segments, in key order: ("child", index) or ("json", index).
+    slots = sorted(
+        [(child.key, "child", i) for i, child in enumerate(agg.children)]
+        + [(name, "json", i) for i, name in enumerate(json_columns)]
+    )
+    segments, check = _sqlite_members(agg.table, f'"{table}"', [key for key, _, _ in slots])
+    raw_json = [f'"{table}"."{name}"' for name in json_columns]
+    parent_sql = (
+        f'SELECT "{table}".id, {check}, {", ".join(segments + raw_json)} FROM "{table}" '
+        f'WHERE "{table}".id > ? ORDER BY "{table}".id LIMIT {int(batch)}'
+    )
+    kid_sqls = []
+    for child in agg.children:
+        kid = child.table
+        if any(_column_kind(c) == "json" for c in kid.columns):
+            raise NotImplementedError(f"{kid.name}: JSON columns in child rows")
+        (members,), kid_check = _sqlite_members(kid, "k", [])
+        order = ", ".join(f'k."{c.name}"' for c in kid.primary_key.columns)
+        kid_sqls.append(
+            f"SELECT k.\"{child.fk}\", iif({kid_check}, '{{' || substr({members}, 2) || '}}', NULL) "
+            f'FROM "{kid.name}" AS k WHERE k."{child.fk}" BETWEEN ? AND ? '
+            f'ORDER BY k."{child.fk}", {order}'
+        )
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    prefixes = [f",{json.dumps(key, ensure_ascii=False)}:" for key, _, _ in slots]
+    n_segments = len(segments)
+    last = 0
+    while True:
+        rows = cursor.execute(parent_sql, (last,)).fetchall()
+        if not rows:
+            return
+        lo, hi = rows[0][0], rows[-1][0]
+        lists: list[dict[int, list[str | None]]] = []
+        for sql in kid_sqls:
+            per: dict[int, list[str | None]] = {}
+            for parent_id, text in cursor.execute(sql, (lo, hi)).fetchall():
+                per.setdefault(parent_id, []).append(text)
+            lists.append(per)
+        for row in rows:
+            record_id, ok = row[0], row[1]
+            parts = [row[2]]
+            for (_key, kind, index), prefix, segment in zip(
+                slots, prefixes, row[3 : 2 + n_segments], strict=True
+            ):
+                if kind == "child":
+                    kids = lists[index].get(record_id, [])
+                    if None in kids:
+                        ok = 0
+                        break
+                    parts += (prefix, "[", ",".join(kids), "]")  # type: ignore[arg-type]
+                else:
+                    raw = row[2 + n_segments + index]
+                    value = json.loads(raw) if raw is not None else None
+                    if value is not None:
+                        parts += (prefix, encode_record(value))
+                parts.append(segment)
+            if ok:
+                yield "{" + "".join(parts)[1:] + "}"
+            else:  # not spelt by SQLite: the Python snapshot instead
+                yield encode_record(next(iter_records(session, entity, 1, after=record_id - 1)))
+        last = hi
+
+
+_DIGITS_DATE = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+_DIGITS_TIME = f"{_DIGITS_DATE} [0-9][0-9]:[0-9][0-9]:[0-9][0-9]"
+
+
+def _sql_text(value: str) -> str:
+    """``value`` as an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _column_kind(column: sa.Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, m.UTCDateTime):
+        return "utc"
+    if isinstance(kind, sa.types.TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, sa.JSON):
+        return "json"
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.Date) and not isinstance(kind, sa.DateTime):
+        return "date"
+    if isinstance(kind, sa.Integer | sa.String):
+        return "plain"
+    return "other"
+
+
+def _sqlite_members(table: sa.Table, ref: str, splits: list[str]) -> tuple[list[str], str]:
+    """SQL for one row of ``table`` (named ``ref`` in the query) as the members of the compact,
+    key-sorted JSON object :func:`encode_record` writes for its snapshot, each member starting
+    with a comma, JSON columns left out; cut into ``len(splits) + 1`` segments at the (sorted)
+    keys ``splits``, where the caller puts its child lists and JSON columns. Also SQL that is false when a value is stored in a form
+    this SQL would not spell as Python does (the caller then asks Python).
+    """
+    members: list[tuple[str, str]] = []  # (key, SQL giving ',"key":value' or '')
+    valid: list[str] = []
+    for column in table.columns:
+        col = f'{ref}."{column.name}"'
+        prefix = _sql_text("," + json.dumps(column.name, ensure_ascii=False) + ":")
+        kind = _column_kind(column)
+        if kind == "json":
+            continue  # spliced in by the caller
+        if kind == "utc":
+            frac = f"substr({col}, 20)"
+            value = (
+                f"""'"' || substr({col}, 1, 10) || 'T' || substr({col}, 12, 8) """
+                f"""|| iif({frac} IN ('', '.000000'), '', {frac}) || '+00:00"'"""
+            )
+            valid.append(
+                f"({col} GLOB '{_DIGITS_TIME}' "
+                f"OR {col} GLOB '{_DIGITS_TIME}.[0-9][0-9][0-9][0-9][0-9][0-9]')"
+            )
+        elif kind == "date":
+            value = f"json_quote({col})"
+            valid.append(f"{col} GLOB '{_DIGITS_DATE}'")
+        elif kind == "bool":
+            value = f"iif({col}, 'true', 'false')"
+            valid.append(f"{col} IN (0, 1)")
+        elif kind == "plain":
+            value = f"json_quote({col})"
+        else:
+            value = "NULL"  # a type this SQL does not know: always Python
+            valid.append(f"{col} IS NULL")
+        if column.nullable:
+            if valid and kind in ("utc", "date", "bool"):
+                valid[-1] = f"({col} IS NULL OR {valid[-1]})"
+            members.append((column.name, f"iif({col} IS NULL, '', {prefix} || {value})"))
+        else:
+            members.append((column.name, f"{prefix} || {value}"))
+    segments: list[list[str]] = [[] for _ in range(len(splits) + 1)]
+    for key, sql in sorted(members):
+        segments[sum(key > split for split in splits)].append(sql)
+    check = " AND ".join(valid) or "1"
+    return [" || ".join(part) if part else "''" for part in segments], check
 
 
 def read_backup(text: str, source: str = "backup") -> dict[str, Any]:

@@ -5,14 +5,25 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pycrm import models as m
 from pycrm.db import Database
 from pycrm.io.csv_export import iter_export_contacts
-from pycrm.io.json_backup import SECTIONS, _iso, iter_records, write_backup
-from pycrm.services import contacts, followups
+from pycrm.io.json_backup import (
+    SECTIONS,
+    _iso,
+    _sqlite_texts,
+    encode_record,
+    iter_records,
+    write_backup,
+)
+from pycrm.services import contacts, deals, followups, interactions, meetings
 from pycrm.services.changelog import snapshot
 
 
@@ -78,3 +89,70 @@ def test_contact_stream_matches_the_summaries(sqlite_db: Database) -> None:
             assert item.company_name == summary.company_name
             assert item.emails == summary.emails and item.phones == summary.phones
             assert item.tags == summary.tags
+
+
+def _python_texts(session: Any, entity: str) -> list[str]:
+    return [encode_record(r) for r in iter_records(session, entity)]
+
+
+def test_sqlite_spells_every_record_as_python_encodes_its_snapshot(sqlite_db: Database) -> None:
+    """The SQLite fast path of `export json` writes the very bytes the Python path writes."""
+    seed(sqlite_db)
+    with sqlite_db.write("more") as session:
+        deal = deals.create_deal(session, 'Renewal "Q1"', amount=120_000, contact_id=1)
+        deals.move_deal(session, deal.id, "Proposal")
+        meetings.create_meeting(
+            session, "Lunch", starts_at=datetime(2026, 12, 3, 12, tzinfo=UTC),
+            ends_at=datetime(2026, 12, 3, 13, tzinfo=UTC), attendees=[1, 2],
+        )  # fmt: skip
+        interactions.log_interaction(session, type="call", summary="Called\n\tback", contact_id=1)
+        person = session.get(m.Contact, 2)
+        assert person is not None
+        person.custom_fields = {"A": "x", "b": None, "c": ["1", {"d": None}]}
+        person.birth_year, person.birth_month, person.birth_day = 1980, 2, 29
+    with sqlite_db.read() as session:
+        for _section, entity in SECTIONS:
+            assert list(_sqlite_texts(session, entity, batch=2)) == _python_texts(session, entity)
+
+
+def test_a_value_sqlite_cannot_spell_falls_back_to_python(sqlite_db: Database) -> None:
+    seed(sqlite_db)
+    with sqlite_db.connect() as connection:
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        # Times written by something else, in another ISO form: Python normalises them.
+        raw.execute("UPDATE contact SET updated_at = '2026-11-20T10:00:00-03:00' WHERE id = 3")
+        raw.execute("UPDATE contact_phone SET normalized = 2 WHERE contact_id = 5")
+        raw.commit()
+    with sqlite_db.read() as session:
+        texts = list(_sqlite_texts(session, "contact"))
+        assert texts == _python_texts(session, "contact")
+        assert json.loads(texts[2])["updated_at"] == "2026-11-20T13:00:00+00:00"
+
+
+def test_any_text_is_spelt_as_python_spells_it(tmp_path: Path) -> None:
+    from pycrm.db import open_database
+
+    database = open_database(str(tmp_path / "crm.db"))
+    text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        names=st.lists(text.map(lambda s: "N" + s), min_size=1, max_size=3),
+        notes=st.one_of(st.none(), text),
+        fields=st.dictionaries(text, st.one_of(st.none(), text, st.lists(text, max_size=2)),
+                               max_size=3),
+    )  # fmt: skip
+    def check(names: list[str], notes: str | None, fields: dict[str, Any]) -> None:
+        with database.write("fuzz") as session:
+            for name in names:
+                contacts.create_contact(
+                    session, name, notes=notes, title=notes, custom_fields=fields or None
+                )
+        with database.read() as session:
+            assert list(_sqlite_texts(session, "contact")) == _python_texts(session, "contact")
+
+    try:
+        check()
+    finally:
+        database.close()
