@@ -667,3 +667,29 @@ def test_stale_search_results_are_dropped(demo_db: Database) -> None:
         assert screen.query_one(DataTable).row_count == 50
 
     drive(app, scenario)
+
+
+def test_keys_arriving_with_the_slash_go_to_the_search_box(demo_db: Database) -> None:
+    """A paste, or a terminal multiplexer sending `/oli` at once: every key after the `/` is
+    typed into the search box, none reaches the table (where `o` would change the sort)."""
+    from textual import events
+    from textual.widgets import Input
+
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ContactsScreen)
+        for key, character in [("slash", "/"), ("o", "o"), ("l", "l"), ("i", "i")]:
+            app.post_message(events.Key(key, character))  # queued together, no pause between
+        await settle(pilot)
+        assert screen.query_one("#contact-search", Input).value == "oli"
+        status = shown(screen.query_one("#contacts-status", Static))
+        assert "search 'oli'" in status
+        assert screen.sort == "name"
+        await pilot.press("slash")  # in the box, `/` is just a character
+        assert screen.query_one("#contact-search", Input).value == "oli/"
+
+    drive(app, scenario)

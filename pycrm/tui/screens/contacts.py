@@ -48,7 +48,18 @@ class ContactsScreen(BaseScreen):
     """People: `/` searches as you type, `t`/`c` filter, `o` sorts, space selects, Enter opens."""
 
     BINDINGS = [
-        Binding("slash", "search", "Search", id="contacts.search", tooltip="Search people"),
+        # A priority binding: the app runs it as the key arrives, before handing the next keys
+        # to the focused widget, so the keys of one burst (a paste, tmux) that follow `/` reach
+        # the search box; as an ordinary binding they all went to the table first (an `o`
+        # among them changed the sort).
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="contacts.search",
+            tooltip="Search people",
+            priority=True,
+        ),
         Binding("a", "add", "Add", id="contacts.add", tooltip="Add a person"),
         Binding(
             "space", "toggle_select", "Select", id="contacts.toggle", tooltip="Select this row"
@@ -289,8 +300,13 @@ class ContactsScreen(BaseScreen):
         self.query_one(ContactTable).focus()
 
     def action_search(self) -> None:
-        """Focus the search box."""
-        self.query_one("#contact-search", Input).focus()
+        """Focus the search box, at once (``Widget.focus()`` would wait for the queued keys);
+        in the box, `/` is typed like any other character."""
+        search = self.query_one("#contact-search", Input)
+        if search.has_focus:
+            search.insert_text_at_cursor("/")
+        else:
+            self.set_focus(search)
 
     def action_clear(self) -> None:
         """Leave the search box (clearing it when already in the table)."""
