@@ -306,19 +306,51 @@ def delete_record(session: Session, entity: str, record_id: int) -> dict[str, An
     return before
 
 
-def _restore(session: Session, entity: str, data: dict[str, Any]) -> None:
-    """Make the record look exactly like ``data`` (insert or overwrite, children included)."""
+def _restore(session: Session, entity: str, data: dict[str, Any]) -> int:
+    """Make the record look exactly like ``data`` (insert or overwrite, children included);
+    returns its id.
+
+    SQLite gives a new row the highest id plus one, so deleting the newest record frees its id
+    for the next one. A deleted record whose id another record holds now comes back under a new
+    id instead of overwriting that one, and child rows whose ids are taken get new ids.
+    """
     agg = aggregates()[entity]
     record_id = data["id"]
-    exists = session.execute(sa.select(agg.table.c.id).where(agg.table.c.id == record_id)).first()
     values = json_to_row(agg.table, data)
-    if exists:
-        session.execute(sa.update(agg.table).where(agg.table.c.id == record_id).values(values))
+    if "uuid" in agg.table.c:
+        holder = session.execute(
+            sa.select(agg.table.c.uuid).where(agg.table.c.id == record_id)
+        ).first()
+        mine = holder is not None and holder[0] == data.get("uuid")
     else:
+        holder = session.execute(
+            sa.select(agg.table.c.id).where(agg.table.c.id == record_id)
+        ).first()
+        mine = holder is not None
+    if mine:
+        session.execute(sa.update(agg.table).where(agg.table.c.id == record_id).values(values))
+    elif holder is None:
         session.execute(sa.insert(agg.table).values(values))
+    else:
+        values.pop("id")
+        inserted = session.execute(sa.insert(agg.table).values(values)).inserted_primary_key
+        assert inserted is not None
+        record_id = int(inserted[0])
     for child in agg.children:
         session.execute(sa.delete(child.table).where(child.table.c[child.fk] == record_id))
-        rows = [json_to_row(child.table, r) for r in data.get(child.key, [])]
+        rows = [
+            {**json_to_row(child.table, r), child.fk: record_id} for r in data.get(child.key, [])
+        ]
+        if "id" in child.table.c:
+            wanted = [r["id"] for r in rows if r.get("id") is not None]
+            taken = set(
+                session.execute(
+                    sa.select(child.table.c.id).where(child.table.c.id.in_(wanted))
+                ).scalars()
+            ) if wanted else set()  # fmt: skip
+            for r in rows:
+                if r.get("id") in taken:
+                    r["id"] = None
         # Bulk writers' snapshots may leave child ids out: the database assigns new ones
         # (an explicit NULL id is refused by PostgreSQL).
         with_ids = [r for r in rows if r.get("id", 0) is not None]
@@ -328,6 +360,32 @@ def _restore(session: Session, entity: str, data: dict[str, Any]) -> None:
         for group in (with_ids, without_ids):
             if group:
                 session.execute(sa.insert(child.table), group)
+    return int(record_id)
+
+
+def _remap_references(
+    entity: str, data: dict[str, Any], moved: dict[str, dict[int, int]]
+) -> dict[str, Any]:
+    """``data`` with references to records that came back under new ids (``moved``: entity →
+    old id → new id) pointing at the new ids, in its own columns and its child rows."""
+    if not moved:
+        return data
+    by_table = {agg.table.name: name for name, agg in aggregates().items()}
+    agg = aggregates()[entity]
+
+    def fix(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+        out = dict(row)
+        for fk in table.foreign_keys:
+            target = moved.get(by_table.get(fk.column.table.name, ""), {})
+            if out.get(fk.parent.name) in target:
+                out[fk.parent.name] = target[out[fk.parent.name]]
+        return out
+
+    fixed = fix(agg.table, data)
+    for child in agg.children:
+        if child.key in fixed:
+            fixed[child.key] = [fix(child.table, r) for r in fixed[child.key]]
+    return fixed
 
 
 @dataclass(frozen=True)
@@ -480,6 +538,7 @@ def revert_batch(session: Session, batch_id: str) -> int:
         .all()
     )
     run: list[dict[str, Any]] = []  # consecutive creations of one entity, undone together
+    moved: dict[str, dict[int, int]] = {}  # records brought back under new ids
     for entry in entries:
         entity, before = entry["entity"], entry["before"]
         agg = aggregates()[entity]
@@ -492,9 +551,14 @@ def revert_batch(session: Session, batch_id: str) -> int:
         if run:
             _delete_created(session, run)
             run = []
-        current = snapshot(session, entity, before["id"])
-        _restore(session, entity, before)
-        restored = snapshot(session, entity, before["id"])
+        data = _remap_references(entity, before, moved)
+        current = snapshot(session, entity, data["id"])
+        if current is not None and current.get("uuid") != data.get("uuid"):
+            current = None  # that id is another record's now: this one comes back beside it
+        restored_id = _restore(session, entity, data)
+        if restored_id != data["id"]:
+            moved.setdefault(entity, {})[data["id"]] = restored_id
+        restored = snapshot(session, entity, restored_id)
         log_change(session, agg.entity, "update" if current else "create", current, restored)
     if run:
         _delete_created(session, run)
