@@ -156,6 +156,39 @@ def stale_deal_query(
     if not limits:
         return None
     i_t, d_t = t.interaction, t.deal
+    column_type = d_t.c.updated_at.type
+    cutoff = sa.case(
+        {sid: sa.literal(now - timedelta(days=days), column_type) for sid, days in limits},
+        value=d_t.c.stage_id,
+    )
+    open_stages = d_t.c.stage_id.in_([sid for sid, _ in limits])
+    if dialect == "sqlite":
+        # Per open deal, its newest interaction is one probe of ix_interaction_deal_occurred and
+        # its dates come from ix_deal_stage_activity (migration 0006): no wide deal row is read
+        # (~40 ms at 100k contacts against ~85 ms for the grouped pass below).
+        newest = (
+            sa.select(sa.func.max(i_t.c.occurred_at))
+            .where(i_t.c.deal_id == d_t.c.id)
+            .scalar_subquery()
+        )
+        idle = (
+            sa.select(
+                d_t.c.id,
+                sa.func.max(
+                    d_t.c.stage_entered_at,
+                    d_t.c.updated_at,
+                    sa.func.coalesce(newest, d_t.c.stage_entered_at),
+                ).label("last"),
+                cutoff.label("cutoff"),
+            )
+            .where(open_stages)
+            .subquery()
+        )
+        return (
+            sa.select(idle.c.id)
+            .where(idle.c.last < idle.c.cutoff)
+            .order_by(idle.c.last, idle.c.id.desc())
+        )
     # One grouped pass over interactions (a correlated subquery per deal took 8 s on a freshly
     # loaded PostgreSQL database without statistics).
     last_activity = (
@@ -165,17 +198,11 @@ def stale_deal_query(
         .subquery()
     )
     touched = sa.func.coalesce(last_activity.c.at, d_t.c.stage_entered_at)
-    greatest = sa.func.max if dialect == "sqlite" else sa.func.greatest  # SQLite's max(a, b, …)
-    last = greatest(d_t.c.stage_entered_at, d_t.c.updated_at, touched)
-    column_type = d_t.c.updated_at.type
-    cutoff = sa.case(
-        {sid: sa.literal(now - timedelta(days=days), column_type) for sid, days in limits},
-        value=d_t.c.stage_id,
-    )
+    last = sa.func.greatest(d_t.c.stage_entered_at, d_t.c.updated_at, touched)
     return (
         sa.select(d_t.c.id)
         .outerjoin(last_activity, last_activity.c.deal_id == d_t.c.id)
-        .where(d_t.c.stage_id.in_([sid for sid, _ in limits]), last < cutoff)
+        .where(open_stages, last < cutoff)
         .order_by(last, d_t.c.id.desc())
     )
 
@@ -263,15 +290,17 @@ def due_touch(session: Queryable, now: datetime, *, limit: int = 50) -> tuple[li
         )
     else:
         cutoff = sa.literal(now, UTCDateTime) - sa.func.make_interval(0, 0, 0, cadence)
+    # SQLite tests these in this order: the cheap cut-off first, so only people already due are
+    # looked up among those with open deals or the vip tag.
     is_due = (
         c_t.c.archived == sa.false(),
         c_t.c.do_not_contact == sa.false(),
+        since < cutoff,
         sa.or_(
             c_t.c.cadence_days.is_not(None),
             c_t.c.id.in_(open_deal_people),
             c_t.c.id.in_(vip_people),
         ),
-        since < cutoff,
     )
     elapsed = _elapsed_days(dialect, now, since)
     overdue = (elapsed - cadence).label("overdue")
@@ -283,19 +312,19 @@ def due_touch(session: Queryable, now: datetime, *, limit: int = 50) -> tuple[li
         elapsed.label("elapsed"),
         overdue,
     ]
-    if dialect == "sqlite":
-        # SQLite would keep every due row (not just the first ``limit``) to count them in a
-        # window: a separate count through the index is cheaper.
-        total = int(session.scalar(sa.select(sa.func.count()).where(*is_due)) or 0)
-        if not total:
-            return [], 0
-    else:
+    if dialect != "sqlite":
         columns.append(sa.func.count().over().label("total"))
     rows = session.execute(
         sa.select(*columns).where(*is_due).order_by(overdue.desc(), c_t.c.display_name).limit(limit)
     ).all()
     if dialect != "sqlite":
         total = int(rows[0][-1]) if rows else 0
+    elif len(rows) < limit:
+        total = len(rows)  # all of them came back: nothing to count
+    else:
+        # SQLite would keep every due row (not just the first ``limit``) to count them in a
+        # window: a separate count through the index is cheaper.
+        total = int(session.scalar(sa.select(sa.func.count()).where(*is_due)) or 0)
     out = [
         DueTouch(
             contact_id=cid, name=name, cadence_days=int(days), last_interaction_at=last_at,
