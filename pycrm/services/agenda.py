@@ -86,12 +86,8 @@ def today(session: Queryable, now: datetime | None = None, *, limit: int = 50) -
     start, end = day_bounds(now)
     agenda = Agenda(now=now)
     agenda.meetings = views.meeting_occurrences(session, start, end)
-    f_t = t.followup
-    open_due = sa.select(sa.func.count()).where(f_t.c.done_at.is_(None))
-    agenda.totals["overdue"] = int(session.scalar(open_due.where(f_t.c.due_at < start)) or 0)
-    agenda.totals["due_today"] = int(
-        session.scalar(open_due.where(f_t.c.due_at >= start, f_t.c.due_at < end)) or 0
-    )
+    agenda.totals["overdue"] = views.count_open_followups(session, until=start)
+    agenda.totals["due_today"] = views.count_open_followups(session, since=start, until=end)
     agenda.overdue = views.list_followups(session, until=start, limit=limit)
     agenda.due_today = views.list_followups(session, since=start, until=end, limit=limit)
     agenda.closing_soon = views.list_deals(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from pycrm import tables as t
 from pycrm.db import Database
-from pycrm.services import agenda, contacts, deals, interactions
+from pycrm.services import agenda, contacts, deals, followups, interactions, views
 
 NOW = datetime(2026, 11, 22, 15, 30, 17, tzinfo=UTC)
 
@@ -184,6 +184,55 @@ def test_stale_deals_and_people_due_a_touch_follow_the_rules(database: Database,
         assert [(d.contact_id, d.days_since, d.overdue_days) for d in found] == due[:limit]
 
 
+def test_open_follow_ups_by_due_date_follow_the_rule(database: Database) -> None:
+    rng = random.Random(3)
+    with database.write("setup") as s:
+        ana = contacts.create_contact(s, "Ana").id
+        made = [
+            followups.create_followup(
+                s, f"promise {i}", contact_id=ana, priority=rng.choice([0, 0, 1, 2]),
+                due_at=NOW + timedelta(hours=rng.randrange(-24 * 3, 24 * 3)),
+            ).id
+            for i in range(120)
+        ]  # fmt: skip
+    with database.engine.begin() as conn:
+        conn.execute(t.followup.update().where(t.followup.c.id.in_(made[::4])).values(done_at=NOW))
+    rows = _rows(
+        database,
+        sa.select(t.followup.c.id, t.followup.c.due_at, t.followup.c.priority).where(
+            t.followup.c.done_at.is_(None)
+        ),
+    )
+    start, end = NOW - timedelta(hours=5), NOW + timedelta(hours=19)
+    for since, until in ((None, start), (start, end), (None, None)):
+        expected = [
+            fid
+            for due, neg_priority, fid in sorted((_aware(d), -(p or 0), i) for i, d, p in rows)
+            if (since is None or due >= since) and (until is None or due < until)
+        ]
+        assert len(expected) > 8
+        with database.connect() as conn:
+            assert views.count_open_followups(conn, since=since, until=until) == len(expected)
+            for limit in (3, None):
+                found = views.list_followups(conn, since=since, until=until, limit=limit)
+                assert [f.followup.id for f in found] == expected[:limit]
+
+
+def test_one_persons_open_follow_ups_keep_their_index_on_sqlite(sqlite_db: Database) -> None:
+    """ix_followup_open_due must not be taken for ``contact show``'s follow-ups (it would read
+    every open follow-up instead of the person's few)."""
+    f_t = t.followup
+    query = (
+        sa.select(f_t.c.id)
+        .where(f_t.c.done_at.is_(None), f_t.c.contact_id == 1)
+        .order_by(f_t.c.due_at, f_t.c.priority.desc(), f_t.c.id)
+    )
+    with sqlite_db.engine.connect() as conn:
+        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
+        plan = " / ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+    assert "ix_followup_contact_id" in plan, plan
+
+
 def test_the_stale_rule_reads_indexes_only_on_sqlite(sqlite_db: Database) -> None:
     """No wide deal row is read: dates from ix_deal_stage_activity, the newest interaction per
     deal from ix_interaction_deal_occurred (migration 0006)."""
@@ -198,21 +247,31 @@ def test_the_stale_rule_reads_indexes_only_on_sqlite(sqlite_db: Database) -> Non
     assert "SCAN deal" not in plan and "USING INDEX ix_deal_stage_id" not in plan, plan
 
 
-def test_migration_0006_adds_and_removes_the_deal_index(sqlite_db: Database) -> None:
+def test_migration_0006_adds_and_removes_its_indexes(database: Database) -> None:
     from alembic import command
 
     from pycrm.db import _alembic_config
 
-    def indexes() -> set[str]:
-        with sqlite_db.engine.connect() as conn:
-            return {ix["name"] for ix in sa.inspect(conn).get_indexes("deal") if ix["name"]}
+    ours = {"ix_deal_stage_activity", "ix_followup_open_due"}
 
-    assert "ix_deal_stage_activity" in indexes()
-    with sqlite_db.engine.connect() as conn:
-        command.downgrade(_alembic_config(conn), "0005")
-        conn.commit()
-    assert "ix_deal_stage_activity" not in indexes()
-    with sqlite_db.engine.connect() as conn:
-        command.upgrade(_alembic_config(conn), "head")
-        conn.commit()
-    assert "ix_deal_stage_activity" in indexes()
+    def indexes() -> set[str]:
+        with database.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            return {
+                ix["name"]
+                for table in ("deal", "followup")
+                for ix in inspector.get_indexes(table)
+                if ix["name"]
+            }
+
+    assert ours <= indexes()
+    try:
+        with database.engine.connect() as conn:
+            command.downgrade(_alembic_config(conn), "0005")
+            conn.commit()
+        assert not ours & indexes()
+    finally:
+        with database.engine.connect() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+            conn.commit()
+    assert ours <= indexes()
