@@ -275,3 +275,35 @@ def test_migration_0006_adds_and_removes_its_indexes(database: Database) -> None
             command.upgrade(_alembic_config(conn), "head")
             conn.commit()
     assert ours <= indexes()
+
+
+def test_people_due_a_touch_are_read_from_their_index_on_sqlite(sqlite_db: Database) -> None:
+    """Both due-touch statements (the first few, the count) read ix_contact_due and no contact
+    row: the index's expression and WHERE must keep matching the query's text."""
+    with sqlite_db.write("setup") as s:
+        for i in range(3):
+            contacts.create_contact(s, f"cold {i}", cadence_days=7)
+        contacts.create_contact(s, "vip", tags=["vip"])
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(t.contact.update().values(created_at=NOW - timedelta(days=90)))
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        statements.append((statement, params))
+
+    sa.event.listen(sqlite_db.engine, "before_cursor_execute", seen)
+    try:
+        with sqlite_db.engine.connect() as conn:
+            found, total = agenda.due_touch(conn, NOW, limit=2)
+    finally:
+        sa.event.remove(sqlite_db.engine, "before_cursor_execute", seen)
+    assert (len(found), total) == (2, 4)
+    ranked, counted = [s for s in statements if "FROM contact" in s[0]][-2:]
+    with sqlite_db.engine.connect() as conn:
+        for statement, params in (ranked, counted):
+            plan = [
+                row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+            on_contact = [step for step in plan if " contact " in f"{step} "]
+            assert on_contact, plan
+            assert all("COVERING INDEX ix_contact_due" in step for step in on_contact), plan
