@@ -76,63 +76,9 @@ def today(
 
     Example: pycrm today
     """
-    from pycrm.dates import local_now
-    from pycrm.money import format_money
-    from pycrm.services import agenda
+    from pycrm.cli.quick import today as run
 
-    database = get_context(ctx).database()
-    with database.connect() as connection:  # Core reads: no models, no ORM
-        day = agenda.today(connection, local_now())
-    if as_json:
-        from pycrm.cli.serialize import agenda_json
-
-        print_json(agenda_json(day))
-        return
-    line(f"Today, {day.now:%A %d %B %Y}")
-    if day.is_empty:
-        line("  nothing scheduled, nothing due — a good day to call someone")
-        return
-
-    def section(title: str, rows: list[str], key: str = "") -> None:
-        if rows:
-            total = max(day.totals.get(key, len(rows)), len(rows))
-            line("")
-            line(f"{title} ({total})")
-            for row in rows:
-                line(f"  {row}")
-            if total > len(rows):
-                line(f"  … and {total - len(rows)} more")
-
-    section("Meetings", [
-        f"{local_text(o.starts_at, with_date=False)}–{local_text(o.ends_at, with_date=False)} {o.meeting.title}"
-        + (f" — {', '.join(n for _, n in o.attendees)}" if o.attendees else "")
-        for o in day.meetings
-    ])  # fmt: skip
-    section("Overdue follow-ups", [
-        f"#{f.followup.id} {local_text(f.followup.due_at)[:10]} {f.followup.what} — {f.contact_name or ''}"
-        for f in day.overdue
-    ], "overdue")  # fmt: skip
-    section("Due today", [
-        f"#{f.followup.id} {local_text(f.followup.due_at, with_date=False)} {f.followup.what} — {f.contact_name or ''}"
-        for f in day.due_today
-    ], "due_today")  # fmt: skip
-    section("Closing within 7 days", [
-        f"#{d.deal.id} {d.deal.title} — {format_money(d.deal.amount, d.deal.currency)}, {d.deal.expected_close}"
-        for d in day.closing_soon
-    ])  # fmt: skip
-    section("Stale deals", [
-        f"#{d.deal.id} {d.deal.title} — {d.stage_name} since {local_text(d.deal.stage_entered_at)[:10]}"
-        for d in day.stale_deals
-    ], "stale_deals")  # fmt: skip
-    section("Birthdays", [
-        f"{b.day:%a %d %b} {b.name}" + (f" ({b.age})" if b.age else "") for b in day.birthdays
-    ])  # fmt: skip
-    section("Due a touch", [
-        f"#{t.contact_id} {t.name} — "
-        + (f"last touch {t.days_since} days ago" if t.days_since is not None else "never touched")
-        + f", every {t.cadence_days} days"
-        for t in day.due_touch
-    ], "due_touch")  # fmt: skip
+    run(get_context(ctx), as_json=as_json)
 
 
 def undo(

@@ -1,5 +1,5 @@
-"""The quickest reads, `find`, `contact list` and `contact show`: their bodies, and a path that
-runs them without Typer.
+"""The quickest reads, `find`, `contact list`, `contact show` and `today`: their bodies, and a path
+that runs them without Typer.
 
 The bodies are plain functions of a :class:`CliContext`; the Typer commands in
 ``pycrm.cli.everyday`` and ``pycrm.cli.contact`` (help, flags, types) call them. ``main()`` first
@@ -161,6 +161,67 @@ def contact_show(context: CliContext, ref: str, as_json: bool = False) -> None:
             line(f"  {local_text(i.occurred_at)} {i.type:<7} {i.summary}")
 
 
+def today(context: CliContext, as_json: bool = False) -> None:
+    """`pycrm today`: the day's agenda."""
+    from pycrm.dates import local_now
+    from pycrm.money import format_money
+    from pycrm.services import agenda
+
+    database = context.database()
+    with database.connect() as connection:  # Core reads: no models, no ORM
+        day = agenda.today(connection, local_now())
+    if as_json:
+        from pycrm.cli.serialize import agenda_json
+
+        print_json(agenda_json(day))
+        return
+    line(f"Today, {day.now:%A %d %B %Y}")
+    if day.is_empty:
+        line("  nothing scheduled, nothing due — a good day to call someone")
+        return
+
+    def section(title: str, rows: list[str], key: str = "") -> None:
+        if rows:
+            total = max(day.totals.get(key, len(rows)), len(rows))
+            line("")
+            line(f"{title} ({total})")
+            for row in rows:
+                line(f"  {row}")
+            if total > len(rows):
+                line(f"  … and {total - len(rows)} more")
+
+    section("Meetings", [
+        f"{local_text(o.starts_at, with_date=False)}–{local_text(o.ends_at, with_date=False)} {o.meeting.title}"
+        + (f" — {', '.join(n for _, n in o.attendees)}" if o.attendees else "")
+        for o in day.meetings
+    ])  # fmt: skip
+    section("Overdue follow-ups", [
+        f"#{f.followup.id} {local_text(f.followup.due_at)[:10]} {f.followup.what} — {f.contact_name or ''}"
+        for f in day.overdue
+    ], "overdue")  # fmt: skip
+    section("Due today", [
+        f"#{f.followup.id} {local_text(f.followup.due_at, with_date=False)} {f.followup.what} — {f.contact_name or ''}"
+        for f in day.due_today
+    ], "due_today")  # fmt: skip
+    section("Closing within 7 days", [
+        f"#{d.deal.id} {d.deal.title} — {format_money(d.deal.amount, d.deal.currency)}, {d.deal.expected_close}"
+        for d in day.closing_soon
+    ])  # fmt: skip
+    section("Stale deals", [
+        f"#{d.deal.id} {d.deal.title} — {d.stage_name} since {local_text(d.deal.stage_entered_at)[:10]}"
+        for d in day.stale_deals
+    ], "stale_deals")  # fmt: skip
+    section("Birthdays", [
+        f"{b.day:%a %d %b} {b.name}" + (f" ({b.age})" if b.age else "") for b in day.birthdays
+    ])  # fmt: skip
+    section("Due a touch", [
+        f"#{t.contact_id} {t.name} — "
+        + (f"last touch {t.days_since} days ago" if t.days_since is not None else "never touched")
+        + f", every {t.cadence_days} days"
+        for t in day.due_touch
+    ], "due_touch")  # fmt: skip
+
+
 # What the quick path accepts, per command: (function, number of arguments, flag → (parameter,
 # kind)). A kind is "flag" (no value), "text" (any value not starting with "-") or "count" (a
 # whole number ≥ 1). Names and defaults must match the Typer commands (a test checks).
@@ -179,6 +240,7 @@ QUICK_COMMANDS: dict[tuple[str, ...], tuple[Callable[..., None], tuple[str, ...]
         },
     ),
     ("contact", "show"): (contact_show, ("ref",), {"--json": ("as_json", "flag")}),
+    ("today",): (today, (), {"--json": ("as_json", "flag")}),
 }
 
 

@@ -358,15 +358,22 @@ def list_followups(
     100k contacts) to keep 50 of them.
     """
     f_t, c_t, d_t = t.followup, t.contact, t.deal
-    chosen = sa.select(f_t).where(f_t.c.done_at.is_(None))
-    if until is not None:
-        chosen = chosen.where(f_t.c.due_at < until)
-    if since is not None:
-        chosen = chosen.where(f_t.c.due_at >= since)
-    if contact_id is not None:
-        chosen = chosen.where(f_t.c.contact_id == contact_id)
-    if limit is not None:
-        chosen = chosen.order_by(f_t.c.due_at, f_t.c.priority.desc(), f_t.c.id).limit(limit)
+    chosen = sa.select(f_t)
+    if contact_id is None and limit is not None and dialect_name(db) == "sqlite":
+        # The first ``limit`` in order straight from ix_followup_open_due (~10 ms → ~0.3 ms at
+        # 100k contacts; see open_followups_by_due).
+        ids = open_followups_by_due(sa.literal_column("id"), until=until, since=since)
+        chosen = chosen.where(f_t.c.id.in_(ids.order_by(*_DUE_ORDER).limit(limit)))
+    else:
+        chosen = chosen.where(f_t.c.done_at.is_(None))
+        if until is not None:
+            chosen = chosen.where(f_t.c.due_at < until)
+        if since is not None:
+            chosen = chosen.where(f_t.c.due_at >= since)
+        if contact_id is not None:
+            chosen = chosen.where(f_t.c.contact_id == contact_id)
+        if limit is not None:
+            chosen = chosen.order_by(f_t.c.due_at, f_t.c.priority.desc(), f_t.c.id).limit(limit)
     f = chosen.subquery("f")
     query = (
         sa.select(f, c_t.c.display_name.label("contact_name"), d_t.c.title.label("deal_title"))
@@ -375,6 +382,53 @@ def list_followups(
         .order_by(f.c.due_at, f.c.priority.desc(), f.c.id)
     )
     return [FollowUpView(row, row.contact_name, row.deal_title) for row in db.execute(query)]
+
+
+_DUE_ORDER: tuple[Any, ...] = (
+    sa.literal_column("due_at"),
+    sa.literal_column("priority").desc(),
+    sa.literal_column("id"),
+)
+_OPEN_BY_DUE = sa.text("followup INDEXED BY ix_followup_open_due")
+
+
+def open_followups_by_due(
+    *columns: Any, until: datetime | None = None, since: datetime | None = None
+) -> sa.Select[Any]:
+    """SQLite: ``columns`` of the open follow-ups due in [since, until), read through the
+    partial index ix_followup_open_due (migration 0006), in its order when asked
+    (``_DUE_ORDER``).
+
+    Named, because with no statistics SQLite's planner picks ix_followup_done_at for
+    ``done_at IS NULL`` and reads every open follow-up's row (18k at 100k contacts: ~10 ms per
+    count or list); the columns are unqualified (``literal_column``) so the table is not added
+    to the FROM a second time.
+    """
+    due = sa.literal_column("due_at", t.followup.c.due_at.type)  # binds dates as the column does
+    query = (
+        sa.select(*columns).select_from(_OPEN_BY_DUE).where(sa.literal_column("done_at").is_(None))
+    )
+    if until is not None:
+        query = query.where(due < until)
+    if since is not None:
+        query = query.where(due >= since)
+    return query
+
+
+def count_open_followups(
+    db: Queryable, *, until: datetime | None = None, since: datetime | None = None
+) -> int:
+    """How many open follow-ups are due in [since, until)."""
+    if dialect_name(db) == "sqlite":
+        query = open_followups_by_due(sa.func.count(), until=until, since=since)
+    else:
+        f_t = t.followup
+        query = sa.select(sa.func.count()).where(f_t.c.done_at.is_(None))
+        if until is not None:
+            query = query.where(f_t.c.due_at < until)
+        if since is not None:
+            query = query.where(f_t.c.due_at >= since)
+    return int(db.scalar(query) or 0)
 
 
 @dataclass

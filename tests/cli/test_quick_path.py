@@ -1,6 +1,6 @@
 """The quick path (pycrm.cli.quick) answers exactly as the Typer app does, or leaves it the call.
 
-`find`, `contact list` and `contact show` with plain arguments run without Typer; everything else
+`find`, `contact list`, `contact show` and `today` with plain arguments run without Typer; everything else
 goes to the Typer app. Each accepted form is run both ways, as real processes, and stdout,
 stderr and the exit code must be identical.
 """
@@ -65,6 +65,8 @@ FORMS = [
     ("contact", "show", "2", "--json"),
     ("contact", "show", "999999"),
     ("contact", "show", "a"),
+    ("today",),
+    ("today", "--json"),
 ]
 
 
@@ -118,7 +120,10 @@ def test_a_missing_database_folder_is_the_same_error(tmp_path: Path) -> None:
         ["contact", "show", "1", "--limit", "3"],
         ["contact", "add", "Ana"],
         ["contact"],
-        ["today"],
+        ["today", "extra"],
+        ["today", "--json=yes"],
+        ["today", "--limit", "3"],
+        ["today", "--help"],
         ["--version"],
         ["--db"],
         ["--db", "", "find", "x"],
