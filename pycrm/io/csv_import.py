@@ -1379,12 +1379,15 @@ def _import_writer(session: Session) -> Iterator[contact_service.BulkContactWrit
     for the block, search documents built set-wise a chunk at a time)."""
     from pycrm.services import fts
 
+    tables = ("contact", "contact_email", "contact_phone", "contact_tag")
     if session.get_bind().dialect.name != "sqlite":
-        with contact_service.bulk_contact_writer(session) as writer:
+        with (
+            _indexes_built_after(session, tables),
+            contact_service.bulk_contact_writer(session) as writer,
+        ):
             yield writer
         return
     writer = _ImportWriter(session)
-    tables = ("contact", "contact_email", "contact_phone", "contact_tag")
     with (
         fts.triggers_paused(session),
         fts.insert_triggers_dropped(session, tables),
@@ -1402,23 +1405,40 @@ def _indexes_built_after(session: Session, tables: Sequence[str]) -> Iterator[No
     into contact alone: 3.3 s with its six indexes, 2.1 s without plus 0.7 s to build them). Only
     for empty tables: rebuilding the indexes of a large table would cost more than it saves.
     Nothing in the block reads through them (ids come from the primary keys). DDL is
-    transactional in SQLite: other connections never see them missing, and when the block
-    fails the caller's rollback brings them back (rebuilding here could mask the error).
+    transactional in SQLite and PostgreSQL: other connections never see them missing, and when
+    the block fails the caller's rollback brings them back (rebuilding here could mask the
+    error). On PostgreSQL, where the trigram GIN indexes make each insert dearer (10k contacts:
+    1.6 s with the indexes, 0.2 s without plus 0.8 s to build them), dropping an index locks
+    its table until the import commits: readers of an empty table wait instead of seeing it
+    empty. Indexes that back a constraint (primary keys, UNIQUE constraints) stay.
     """
     execute = session.connection().exec_driver_sql
+    session.flush()
+    sqlite = session.get_bind().dialect.name == "sqlite"
     saved: list[tuple[str, str]] = []
     for table in tables:
-        if execute(f'SELECT 1 FROM "{table}" LIMIT 1').first() is None:
-            saved.extend(
-                (name, sql)
-                for name, sql in execute(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                    "AND sql IS NOT NULL ORDER BY name",
-                    (table,),
-                )
+        if execute(f'SELECT 1 FROM "{table}" LIMIT 1').first() is not None:
+            continue
+        found: Iterable[Any]
+        if sqlite:
+            found = execute(
+                "SELECT '\"' || name || '\"', sql FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
+                (table,),
             )
+        else:
+            found = session.execute(
+                sa.text(
+                    "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid) "
+                    "FROM pg_index x WHERE x.indrelid = CAST(:table AS regclass) AND NOT EXISTS "
+                    "(SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+                    "ORDER BY 1"
+                ),
+                {"table": f'"{table}"'},
+            )
+        saved.extend((name, sql) for name, sql in found)
     for name, _sql in saved:
-        execute(f'DROP INDEX "{name}"')
+        execute(f"DROP INDEX {name}")
     yield
     session.flush()
     execute = session.connection().exec_driver_sql
