@@ -727,7 +727,8 @@ def _insert_contacts_core(session: Session, rows: Sequence[NewContact]) -> list[
         contact_rows.append(values)
     ids = insert_rows(session, c_t, contact_rows, want_ids=True)
     email_rows, phone_rows, tag_rows = [], [], []
-    all_tags = sorted({t for row in rows for t in row.tags}, key=fold)
+    # One spelling per tag, the first one the file uses ("VIP" and "vip" are one tag).
+    all_tags = tag_service.normalize_tags(t for row in rows for t in row.tags)
     tag_ids = dict(
         zip([fold(t) for t in all_tags], tag_service.ensure_tags(session, all_tags), strict=True)
     )
@@ -753,8 +754,8 @@ def _insert_contacts_core(session: Session, rows: Sequence[NewContact]) -> list[
                     "position": pos,
                 }
             )
-        for t in row.tags:
-            tag_rows.append({"contact_id": cid, "tag_id": tag_ids[fold(t)]})
+        for tid in dict.fromkeys(tag_ids[fold(t)] for t in row.tags):
+            tag_rows.append({"contact_id": cid, "tag_id": tid})
     insert_rows(session, m.ContactEmail.__table__, email_rows)
     insert_rows(session, m.ContactPhone.__table__, phone_rows)
     insert_rows(session, m.ContactTag.__table__, tag_rows)

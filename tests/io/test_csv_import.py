@@ -60,6 +60,18 @@ def test_google_export_with_labels_multiline_notes_and_birthdays(
     )
 
 
+def test_one_tag_spelt_two_ways_in_one_file_is_one_tag(database: Database, tmp_path: Path) -> None:
+    """It crashed the import on PostgreSQL (the tag look-up merged the spellings)."""
+    path = tmp_path / "tags.csv"
+    path.write_text("Name,Labels\nAna,VIP\nBia,vip\nCid,VIP ::: vip\n", encoding="utf-8")
+    _plan, counts = run(database, path)
+    assert counts["created"] == 3
+    with database.read() as s:
+        assert {p.contact.display_name: p.tags for p in contacts.list_contacts(s)} == {
+            "Ana": ["VIP"], "Bia": ["VIP"], "Cid": ["VIP"],
+        }  # fmt: skip
+
+
 def test_reimport_creates_nothing_and_companies_match_once(
     database: Database, tmp_path: Path
 ) -> None:
