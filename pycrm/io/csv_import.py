@@ -1143,7 +1143,11 @@ class _Matcher:
                 else:
                     self.new_company_names.setdefault(key, company.strip())
                     record[FIELDS]["_company_key"] = key
-            if existing is not None and policy == "create":
+            if (
+                policy == "create"
+                and record[UUID]
+                and (existing is not None or f"uuid:{record[UUID]}" in seen_in_file)
+            ):
                 record[UUID] = None  # a deliberate copy gets its own identity
             if existing is not None and policy != "create":
                 if policy == "skip":
@@ -1170,10 +1174,11 @@ class _Matcher:
 
 
 def _file_keys(record: Record, company: str | None) -> list[str]:
-    """The keys that make two rows of one file the same person: e-mails and valid phones, else
-    the folded name and company."""
+    """The keys that make two rows of one file the same person: their uuid, e-mails and valid
+    phones, else the folded name and company."""
     keys = [e.lower() for e, _ in record[EMAILS]] + [p[0] for p in record[PHONES] if p[2]]
-    return keys or [f"name:{fold(record[NAME])}|{fold(company or '')}"]
+    keys = keys or [f"name:{fold(record[NAME])}|{fold(company or '')}"]
+    return [f"uuid:{record[UUID]}", *keys] if record[UUID] else keys
 
 
 _FIXED_COLUMNS = ("id", "uuid", "created_at", "updated_at", "display_name", "company_id",

@@ -72,6 +72,26 @@ def test_one_tag_spelt_two_ways_in_one_file_is_one_tag(database: Database, tmp_p
         }  # fmt: skip
 
 
+@pytest.mark.parametrize(("policy", "created"), [("skip", 1), ("update", 1), ("create", 2)])
+def test_two_rows_with_one_uuid_are_one_person_unless_copies_are_asked_for(
+    database: Database, tmp_path: Path, policy: str, created: int
+) -> None:
+    """Two rows of a pycrm export sharing a uuid (a row copied and edited) gave a traceback."""
+    path = tmp_path / "copied.csv"
+    uuid = "f6e0d2e1-f3cd-4950-9a1e-cbf628c52fb1"
+    path.write_text(
+        f"uuid,name,emails\n{uuid},Ana Lima,ana@x.com\n{uuid},Ana Souza,ana2@x.com\n",
+        encoding="utf-8",
+    )
+    _plan, counts = run(database, path, on_duplicate=policy)
+    assert counts["created"] == created
+    with database.read() as s:
+        people = contacts.list_contacts(s)
+    assert [p.contact.display_name for p in people][:1] == ["Ana Lima"]
+    assert people[0].contact.uuid == uuid
+    assert len({p.contact.uuid for p in people}) == created
+
+
 def test_reimport_creates_nothing_and_companies_match_once(
     database: Database, tmp_path: Path
 ) -> None:
