@@ -251,18 +251,6 @@ def _pg_hit(row: Sequence[Any], score: float) -> SearchHit:
     return SearchHit(kind, int(record_id), str(uuid), str(label), detail, score)
 
 
-# Each kind's candidates as (kind code, id, name, domain): enough to rank them with ``_tier``,
-# so that only the few shown are described. A contact's e-mails, the other text ``_tier`` reads,
-# can never equal a query (it has no "@"), so they are not fetched for ranking.
-_PG_RANKED = {
-    "contact": "SELECT 0, c.id, c.display_name::text, NULL::text "
-    "FROM ({ids}) AS m JOIN contact c ON c.id = m.id",
-    "company": "SELECT 1, co.id, co.name::text, co.domain::text "
-    "FROM ({ids}) AS m JOIN company co ON co.id = m.id",
-    "deal": "SELECT 2, d.id, d.title::text, NULL::text FROM ({ids}) AS m JOIN deal d ON d.id = m.id",
-}
-
-
 def _pg_describe_best(
     session: Queryable, scores: dict[tuple[str, int], tuple[float, str]], limit: int
 ) -> list[SearchHit]:
@@ -299,13 +287,15 @@ def _postgres_hits(
 
     As on SQLite: 1. every token a whole word of the name, 2. every token the start of a word
     of the name (both exact look-ups in the word indexes), 3. every token anywhere (name, notes,
-    title, e-mail, phone, tag; the trigram indexes). Each pass is one statement that finds the
-    candidates of every kind with just what ranks them, each kind stopping at ``limit`` rows
-    (within a pass, any ``limit`` of a kind rank alike; SQLite's unranked passes pick as
-    arbitrarily). A later pass can only add lower tiers (2 for prefixes, 1 for other fields),
-    so it runs only while fewer than ``limit`` hits rank above what it could add; one more
-    statement describes the ``limit`` best. "silva" costs two round trips and never reads the
-    thousands of rows that merely contain "silva" somewhere.
+    title, e-mail, phone, tag; the trigram indexes). Each pass is one statement that finds and
+    describes the candidates of every kind, each kind stopping at ``limit`` rows (within a pass,
+    any ``limit`` of a kind rank alike; SQLite's unranked passes pick as arbitrarily). A later
+    pass can only add lower tiers (2 for prefixes, 1 for other fields), so it runs only while
+    fewer than ``limit`` hits rank above what it could add. "silva" costs one round trip and
+    never reads the thousands of rows that merely contain "silva" somewhere. Describing every
+    candidate (up to ``limit`` of each kind) rather than the ``limit`` best costs less than the
+    second statement that described the best did (a round trip, and its planning in a
+    one-shot command).
 
     A word of three letters or more may appear anywhere; a shorter one must start a word of the
     name, as on SQLite ("jo" finds João, not every "major").
@@ -317,22 +307,26 @@ def _postgres_hits(
     for i, token in enumerate(tokens):
         params[f"t{i}"] = _like(token)
         params[f"r{i}"] = "(^| )" + re.escape(token)  # tokens are \w+ only; escaped regardless
-    scores: dict[tuple[str, int], tuple[float, str]] = {}
+    # (kind, id) → (score, name, described row)
+    found: dict[tuple[str, int], tuple[float, str, Sequence[Any]]] = {}
     # (pass, the score from which a hit outranks anything the next pass can add: whole words
     # (tier 2.5) beat prefixes (tier 2, at most 2200 with the kind bonus), which beat matches
     # in other fields (tier 1, at most 1200))
     for pass_, outranks in (("words", 2500.0), ("prefixes", 2000.0), ("anywhere", 0.0)):
         sql = " UNION ALL ".join(
-            _PG_RANKED[k].format(ids=_pg_pass_ids(pass_, k, tokens, limit)) for k in kinds
+            _PG_DESCRIBE[k].format(ids=_pg_pass_ids(pass_, k, tokens, limit)) for k in kinds
         )
-        for code, record_id, label, domain in session.execute(sa.text(sql), params).all():
+        for row in session.execute(sa.text(sql), params).all():
+            code, record_id, label = row[0], row[1], row[3]
             key = (KINDS[code], record_id)
-            if key not in scores:
-                tier = _tier(label, [domain or ""] if domain else [], tokens)
-                scores[key] = (tier * 1000.0 + (2 - code) * 100.0, label)
-        if sum(s >= outranks for s, _ in scores.values()) >= limit:
+            if key not in found:
+                domain = row[4] if code == _KIND_CODE["company"] else None
+                tier = _tier(label, [domain] if domain else [], tokens)
+                found[key] = (tier * 1000.0 + (2 - code) * 100.0, label, row)
+        if sum(s >= outranks for s, _label, _row in found.values()) >= limit:
             break
-    return _pg_describe_best(session, scores, limit)
+    best = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1].casefold(), kv[0][1]))
+    return [_pg_hit(row, score) for _key, (score, _label, row) in best[:limit]]
 
 
 def _pg_pass_ids(pass_: str, kind: str, tokens: list[str], wanted: int) -> str:
