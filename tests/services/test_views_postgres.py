@@ -79,6 +79,13 @@ def test_summary_statement_is_the_per_table_summary(pg: Database) -> None:
         finally:
             views.CHUNK = old_chunk
         assert got == views._summarize_contacts_by_table(connection, mixed)
+        # A page of people without a company (an array of NULLs only), and an empty page.
+        loners = [r for r in rows if r.company_id is None][:5]
+        assert len(loners) == 5
+        assert views.summarize_contacts(connection, loners) == (
+            views._summarize_contacts_by_table(connection, loners)
+        )
+        assert views.summarize_contacts(connection, []) == []
     assert sum(1 for v in expected if len(v.lifetime_value) > 1) > 3
     assert sum(1 for v in expected if len(v.emails) > 1 and len(v.tags) > 1) > 3
     assert any(v.last_interaction_at for v in expected)
