@@ -1,5 +1,6 @@
-"""PostgreSQL search describes its candidates in the statement that finds them: the hits, their
-details, scores and order are those of finding first and describing the best afterwards."""
+"""PostgreSQL search describes the candidates of its first pass in the statement that finds them
+(and the best of later passes afterwards): the hits, their details, scores and order are those
+of finding first and describing the best afterwards in every case."""
 
 from __future__ import annotations
 
