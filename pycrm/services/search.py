@@ -272,19 +272,14 @@ def _pg_describe_best(
     by_kind: dict[str, list[int]] = {}
     for (kind, record_id), _score in best[:limit]:
         by_kind.setdefault(kind, []).append(record_id)
-    return [
-        _pg_hit(row, scores[(KINDS[row[0]], row[1])][0])
-        for row in _pg_described_by_id(session, by_kind)
-    ]
-
-
-def _pg_described_by_id(session: Queryable, by_kind: dict[str, list[int]]) -> list[Sequence[Any]]:
-    """Rows of ``_PG_DESCRIBE`` for these ids of each kind, in one statement."""
     # The ids are an array parameter, so the statement's text depends only on the kinds shown
     # and the driver prepares it once (planning it cost about as much as running it).
     id_queries = {kind: f"SELECT unnest(CAST(:ids_{kind} AS integer[])) AS id" for kind in by_kind}
     params: dict[str, object] = {f"ids_{kind}": ids for kind, ids in by_kind.items()}
-    return _pg_described(session, id_queries, params)
+    return [
+        _pg_hit(row, scores[(KINDS[row[0]], row[1])][0])
+        for row in _pg_described(session, id_queries, params)
+    ]
 
 
 def _pg_described(
@@ -305,16 +300,12 @@ def _postgres_hits(
     As on SQLite: 1. every token a whole word of the name, 2. every token the start of a word
     of the name (both exact look-ups in the word indexes), 3. every token anywhere (name, notes,
     title, e-mail, phone, tag; the trigram indexes). Each pass is one statement that finds the
-    candidates of every kind, each kind stopping at ``limit`` rows (within a pass, any ``limit``
-    of a kind rank alike; SQLite's unranked passes pick as arbitrarily). A later pass can only
-    add lower tiers (2 for prefixes, 1 for other fields), so it runs only while fewer than
-    ``limit`` hits rank above what it could add.
-
-    The first pass, where most searches end, also describes what it finds (e-mail, company,
-    stage, amount), so "silva" costs one round trip and never reads the thousands of rows that
-    merely contain "silva" somewhere. The later passes only fetch what ranks their candidates,
-    and one more statement describes those of the ``limit`` best the first pass did not:
-    describing every candidate of a prefix pass doubled its cost ("sil": 6 ms against 3 ms).
+    candidates of every kind with just what ranks them, each kind stopping at ``limit`` rows
+    (within a pass, any ``limit`` of a kind rank alike; SQLite's unranked passes pick as
+    arbitrarily). A later pass can only add lower tiers (2 for prefixes, 1 for other fields),
+    so it runs only while fewer than ``limit`` hits rank above what it could add; one more
+    statement describes the ``limit`` best. "silva" costs two round trips and never reads the
+    thousands of rows that merely contain "silva" somewhere.
 
     A word of three letters or more may appear anywhere; a shorter one must start a word of the
     name, as on SQLite ("jo" finds João, not every "major").
@@ -326,41 +317,22 @@ def _postgres_hits(
     for i, token in enumerate(tokens):
         params[f"t{i}"] = _like(token)
         params[f"r{i}"] = "(^| )" + re.escape(token)  # tokens are \w+ only; escaped regardless
-    # (kind, id) → (score, name, described row or None)
-    found: dict[tuple[str, int], tuple[float, str, Sequence[Any] | None]] = {}
+    scores: dict[tuple[str, int], tuple[float, str]] = {}
     # (pass, the score from which a hit outranks anything the next pass can add: whole words
     # (tier 2.5) beat prefixes (tier 2, at most 2200 with the kind bonus), which beat matches
     # in other fields (tier 1, at most 1200))
     for pass_, outranks in (("words", 2500.0), ("prefixes", 2000.0), ("anywhere", 0.0)):
-        # The first pass, where most searches end, describes what it finds; the later ones only
-        # rank (describing all they find cost more than describing the best afterwards).
-        shape = _PG_DESCRIBE if pass_ == "words" else _PG_RANKED
         sql = " UNION ALL ".join(
-            shape[k].format(ids=_pg_pass_ids(pass_, k, tokens, limit)) for k in kinds
+            _PG_RANKED[k].format(ids=_pg_pass_ids(pass_, k, tokens, limit)) for k in kinds
         )
-        for row in session.execute(sa.text(sql), params).all():
-            code, record_id = row[0], row[1]
+        for code, record_id, label, domain in session.execute(sa.text(sql), params).all():
             key = (KINDS[code], record_id)
-            if key in found:
-                continue
-            described: Sequence[Any] | None = None
-            if shape is _PG_DESCRIBE:
-                label, domain = row[3], row[4] if code == _KIND_CODE["company"] else None
-                described = row
-            else:
-                label, domain = row[2], row[3]
-            tier = _tier(label, [domain] if domain else [], tokens)
-            found[key] = (tier * 1000.0 + (2 - code) * 100.0, label, described)
-        if sum(s >= outranks for s, _label, _row in found.values()) >= limit:
+            if key not in scores:
+                tier = _tier(label, [domain or ""] if domain else [], tokens)
+                scores[key] = (tier * 1000.0 + (2 - code) * 100.0, label)
+        if sum(s >= outranks for s, _ in scores.values()) >= limit:
             break
-    best = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[1][1].casefold(), kv[0][1]))
-    best = best[:limit]
-    missing: dict[str, list[int]] = {}
-    for (kind, record_id), (_score, _label, described) in best:
-        if described is None:
-            missing.setdefault(kind, []).append(record_id)
-    more = {(KINDS[r[0]], r[1]): r for r in _pg_described_by_id(session, missing)}
-    return [_pg_hit(d or more[key], score) for key, (score, _label, d) in best]
+    return _pg_describe_best(session, scores, limit)
 
 
 def _pg_pass_ids(pass_: str, kind: str, tokens: list[str], wanted: int) -> str:
