@@ -69,11 +69,12 @@ def main() -> None:
     """Print each command's wall time and its ratios to the baselines."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--db", type=Path, default=None)
+    parser.add_argument("--db", default=None, help="a SQLite file or a PostgreSQL URL")
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    path = args.db or OUT / f"cli-{args.contacts}.db"
-    if not path.exists():
+    url = args.db if args.db and "://" in args.db else None  # a server database: used as it is
+    path = Path(args.db) if args.db and not url else OUT / f"cli-{args.contacts}.db"
+    if not url and not path.exists():
         build(path, args.contacts)
 
     py = sys.executable
@@ -82,7 +83,7 @@ def main() -> None:
     spec = importlib.util.find_spec("pycrm")
     if spec is not None and spec.origin is not None:
         subprocess.run([py, "-m", "compileall", "-q", str(Path(spec.origin).parent)], check=True)
-    pycrm = [py, "-m", "pycrm", "--db", str(path)]
+    pycrm = [py, "-m", "pycrm", "--db", url or str(path)]
     baselines = {
         "python -c pass": [py, "-c", "pass"],
         'python -c "import sqlalchemy"': [py, "-c", "import sqlalchemy"],
@@ -96,7 +97,8 @@ def main() -> None:
         "pycrm today": [*pycrm, "today"],
         "pycrm today --json": [*pycrm, "today", "--json"],
     }
-    print(f"database: {path} ({path.stat().st_size / 1e6:.0f} MB), median of {args.runs} runs")
+    where = url.split("@")[-1] if url else f"{path} ({path.stat().st_size / 1e6:.0f} MB)"
+    print(f"database: {where}, median of {args.runs} runs")
     base = {name: wall(argv, args.runs) for name, argv in baselines.items()}
     print(f"  {'':<34} {'wall ms':>7}  {'cpu ms':>6}")
     for name, (took, cpu) in base.items():
