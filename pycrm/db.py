@@ -23,48 +23,24 @@ from sqlalchemy import event
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-# The Alembic revisions this version knows, oldest first. A test checks it against migrations/.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006")
-SCHEMA_HEAD = KNOWN_REVISIONS[-1]
-BUSY_TIMEOUT_MS = 30_000
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
-class DatabaseError(Exception):
-    """A problem opening or using the database, with a message a person can act on."""
-
-
-class NotPycrmDatabase(DatabaseError):
-    """The file or server database exists but was not made by pycrm."""
-
-
-class NewerSchema(DatabaseError):
-    """The database was written by a newer pycrm than this one."""
-
-
-class ReadOnlyDatabase(DatabaseError):
-    """A write was attempted on a database opened read-only."""
-
-
-def is_url(db: str) -> bool:
-    """True when ``db`` is a SQLAlchemy URL rather than a file path."""
-    return "://" in db
-
-
-def resolve_url(db: str) -> str:
-    """A file path becomes a ``sqlite:///`` URL; URLs pass through."""
-    if is_url(db):
-        if db.startswith("postgresql://") or db.startswith("postgres://"):
-            return "postgresql+psycopg://" + db.split("://", 1)[1]
-        return db
-    return "sqlite:///" + str(Path(db).expanduser().resolve())
-
-
-def _create_private_file(path: Path) -> None:
-    """Create an empty file readable only by its owner (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
+# Re-exported: callers import these from pycrm.db.
+from pycrm.dbfile import (  # noqa: F401
+    BUSY_TIMEOUT_MS,
+    KNOWN_REVISIONS,
+    SCHEMA_HEAD,
+    SQLITE_HEADER,
+    DatabaseError,
+    NewerSchema,
+    NotPycrmDatabase,
+    ReadOnlyDatabase,
+    _check_sqlite_file,
+    _connect_read_only,
+    _create_private_file,
+    _probe_sqlite_schema,
+    _read_only_uri,
+    is_url,
+    resolve_url,
+)
 
 
 def _install_sqlite_pragmas(engine: sa.Engine, *, readonly: bool) -> None:
@@ -240,20 +216,6 @@ def _sqlite_engine(path: Path, *, readonly: bool) -> sa.Engine:
     return engine
 
 
-def _check_sqlite_file(path: Path) -> None:
-    if path.is_dir():
-        raise NotPycrmDatabase(f"{path} is a directory, not a pycrm database")
-    try:
-        with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise DatabaseError(f"cannot read {path}: {exc.strerror}") from exc
-    if header != SQLITE_HEADER:
-        raise NotPycrmDatabase(
-            f"{path} is not a pycrm database (not an SQLite file); left untouched"
-        )
-
-
 def _schema_state(conn: sa.Connection) -> tuple[str | None, bool]:
     """(alembic revision or None, whether any user tables exist)."""
     inspector = sa.inspect(conn)
@@ -300,76 +262,6 @@ def _server_schema_state(conn: sa.Connection) -> tuple[str | None, bool]:
 
 
 _SERVER_REVISION = sa.text("SELECT version_num FROM alembic_version")
-
-
-def _read_only_uri(path: Path) -> str:
-    """A read-only URI for the file. A WAL database whose folder we cannot write (no -shm file
-    can be made) opens only as immutable; that is what a read-only copy needs anyway."""
-    uri = f"file:{path}?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.OperationalError as exc:
-        if "readonly" not in str(exc) and "unable to open" not in str(exc):
-            raise
-        uri += "&immutable=1"
-    return uri
-
-
-def _connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection, as :func:`_read_only_uri` decides, but opened once: the connection
-    that proves ``mode=ro`` works is the one returned."""
-    uri = f"file:{path}?mode=ro"
-    try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except BaseException:
-            conn.close()
-            raise
-        return conn
-    except sqlite3.OperationalError as exc:
-        if "readonly" not in str(exc) and "unable to open" not in str(exc):
-            raise
-    return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-
-
-def _probe_sqlite_schema(path: Path) -> tuple[str | None, bool]:
-    """Refuse foreign or newer SQLite files using a read-only connection (no WAL switch).
-
-    Returns what :func:`_schema_state` would: (alembic revision or None, whether tables exist).
-    """
-    try:
-        conn = _connect_read_only(path)
-        try:
-            tables = {
-                r[0]
-                for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-                if not r[0].startswith("sqlite_")
-            }
-            revision = None
-            if "alembic_version" in tables:
-                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-                revision = row[0] if row else None
-        finally:
-            conn.close()
-    except sqlite3.OperationalError as exc:
-        raise DatabaseError(f"cannot open {path}: {exc}") from exc
-    except sqlite3.DatabaseError as exc:
-        raise NotPycrmDatabase(f"{path} is not a pycrm database ({exc}); left untouched") from exc
-    if revision is None and tables:
-        raise NotPycrmDatabase(
-            f"{path} is not a pycrm database (it has other tables); left untouched"
-        )
-    if revision is not None and revision not in KNOWN_REVISIONS:
-        raise NewerSchema(
-            f"{path} was written by a newer pycrm (schema {revision}); "
-            "upgrade pycrm to open it. The file was left untouched."
-        )
-    return revision, bool(tables)
 
 
 def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Database:

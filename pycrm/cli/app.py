@@ -45,8 +45,8 @@ def error_exit_code(exc: BaseException) -> int | None:
 
     if isinstance(exc, ServiceError):
         return exc.exit_code
-    if "pycrm.db" in sys.modules:
-        from pycrm.db import DatabaseError
+    if "pycrm.dbfile" in sys.modules:
+        from pycrm.dbfile import DatabaseError
 
         if isinstance(exc, DatabaseError):
             return 1
@@ -54,6 +54,11 @@ def error_exit_code(exc: BaseException) -> int | None:
         import sqlalchemy.exc
 
         if isinstance(exc, sqlalchemy.exc.OperationalError):
+            return 1
+    if "sqlite3" in sys.modules:
+        import sqlite3
+
+        if isinstance(exc, sqlite3.OperationalError):  # `find` reads a file through sqlite3
             return 1
     if isinstance(exc, PermissionError | FileNotFoundError | IsADirectoryError):
         return 2

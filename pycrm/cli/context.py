@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # not imported at run time: the quick commands run without Typer
+    import sqlite3
+
     import typer
 
     from pycrm.config import Settings
@@ -47,6 +49,16 @@ class CliContext:
                     + (f"; backup at {backup}" if backup else "")
                 )
         return self._database
+
+    def sqlite_reader(self) -> sqlite3.Connection | None:
+        """A plain read-only connection when the database is a SQLite file needing nothing done
+        first (see :func:`pycrm.dbfile.open_sqlite_reader`), else None: then use
+        :meth:`database`."""
+        if self._database is not None:
+            return None
+        from pycrm.dbfile import open_sqlite_reader
+
+        return open_sqlite_reader(self.db_arg or self.settings.db)
 
     def close(self) -> None:
         """Release the database's connections (SQLite then tidies its WAL files)."""

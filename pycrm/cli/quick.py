@@ -33,9 +33,15 @@ def find(context: CliContext, query: str, limit: int = 20, as_json: bool = False
     """`pycrm find QUERY`: contacts, companies and deals at once."""
     from pycrm.services.search import search
 
-    database = context.database()
-    with database.connect() as connection:
-        hits = search(connection, query, limit=limit)
+    reader = context.sqlite_reader()
+    if reader is not None:  # a SQLite file as it is: searched without importing SQLAlchemy
+        try:
+            hits = search(reader, query, limit=limit)
+        finally:
+            reader.close()
+    else:
+        with context.database().connect() as connection:
+            hits = search(connection, query, limit=limit)
     if as_json:
         print_json(
             [

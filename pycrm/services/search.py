@@ -12,17 +12,20 @@ near spellings of each word for typos; bound parameters throughout.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 if TYPE_CHECKING:  # the ORM costs ~0.1 s to import; `pycrm find` does not need it
+    import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
-    # Search runs on an ORM session or, from quick commands, on a plain Core connection.
-    Queryable = Session | sa.Connection
+    # Search runs on an ORM session, a Core connection or, from `pycrm find` on a SQLite file,
+    # a plain sqlite3 connection (pycrm.dbfile.open_sqlite_reader): SQLAlchemy is then never
+    # imported, ~0.4 s of the command. So every statement here is SQL text with :name
+    # parameters, which both run alike (tests/services/test_search_plain_sqlite.py).
+    Queryable = Session | sa.Connection | sqlite3.Connection
 
 from pycrm.services.text import fold
 
@@ -52,8 +55,10 @@ def tokenize(query: str) -> list[str]:
     return [w[:MAX_TOKEN_LENGTH] for w in words if w.strip("_")][:MAX_TOKENS]
 
 
-def _engine(session: Queryable) -> sa.Engine:
+def _engine(session: Session | sa.Connection) -> sa.Engine:
     """The engine behind a session or a connection."""
+    import sqlalchemy as sa
+
     if isinstance(session, sa.Connection):
         return session.engine
     bind = session.get_bind()
@@ -61,7 +66,28 @@ def _engine(session: Queryable) -> sa.Engine:
 
 
 def _dialect(session: Queryable) -> str:
+    if isinstance(session, sqlite3.Connection):
+        return "sqlite"
     return _engine(session).dialect.name
+
+
+def _database_key(session: Queryable) -> str:
+    """Which database ``session`` reads, for caches."""
+    if isinstance(session, sqlite3.Connection):
+        return "sqlite:///" + str(session.execute("PRAGMA database_list").fetchone()[2])
+    return str(_engine(session).url)
+
+
+def _rows(
+    session: Queryable, sql: str, params: Mapping[str, object] | None = None
+) -> list[Sequence[Any]]:
+    """The rows of one SQL statement with ``:name`` parameters, on any :data:`Queryable`."""
+    if isinstance(session, sqlite3.Connection):
+        return session.execute(sql, params or {}).fetchall()
+    import sqlalchemy as sa
+
+    result = session.execute(sa.text(sql), params or {})
+    return list(result.all()) if result.returns_rows else []
 
 
 def fts_match_expression(tokens: Sequence[str]) -> str:
@@ -141,7 +167,7 @@ def _sqlite_candidates(
     ]
     found: dict[tuple[str, int], tuple[float, str]] = {}
     for expression, sql, wanted in passes:
-        for rowid, score, name in session.execute(sa.text(sql), {"q": expression, "n": wanted}):
+        for rowid, score, name in _rows(session, sql, {"q": expression, "n": wanted}):
             found.setdefault((code_kind[rowid % 4], rowid // 4), (-float(score), name or ""))
         if len(found) >= per_kind:
             break
@@ -289,7 +315,7 @@ def _pg_described(
     if not id_queries:
         return []
     sql = " UNION ALL ".join(_PG_DESCRIBE[k].format(ids=q) for k, q in id_queries.items())
-    return list(session.execute(sa.text(sql), params).all())
+    return list(_rows(session, sql, params))
 
 
 def _postgres_hits(
@@ -325,7 +351,7 @@ def _postgres_hits(
         sql = " UNION ALL ".join(
             _PG_RANKED[k].format(ids=_pg_pass_ids(pass_, k, tokens, limit)) for k in kinds
         )
-        for code, record_id, label, domain in session.execute(sa.text(sql), params).all():
+        for code, record_id, label, domain in _rows(session, sql, params):
             key = (KINDS[code], record_id)
             if key not in scores:
                 tier = _tier(label, [domain or ""] if domain else [], tokens)
@@ -427,29 +453,26 @@ def _labels(
         chunk = ",".join(str(int(i)) for i in ids[start : start + 500])
         if kind == "contact":
             emails: dict[int, list[str]] = {}
-            for cid, email in session.execute(
-                sa.text(
-                    f"SELECT contact_id, email FROM contact_email WHERE contact_id IN ({chunk}) "
-                    "ORDER BY contact_id, position"
-                )
+            for cid, email in _rows(
+                session,
+                f"SELECT contact_id, email FROM contact_email WHERE contact_id IN ({chunk}) "
+                "ORDER BY contact_id, position",
             ):
                 emails.setdefault(cid, []).append(email)
-            rows = session.execute(
-                sa.text(
-                    "SELECT c.id, c.uuid, c.display_name, co.name FROM contact c "
-                    f"LEFT JOIN company co ON co.id = c.company_id WHERE c.id IN ({chunk})"
-                )
-            ).all()
+            rows = _rows(
+                session,
+                "SELECT c.id, c.uuid, c.display_name, co.name FROM contact c "
+                f"LEFT JOIN company co ON co.id = c.company_id WHERE c.id IN ({chunk})",
+            )
             for cid, uuid, name, company in rows:
                 mail = emails.get(cid, [])
                 detail = " · ".join(x for x in (mail[0] if mail else None, company) if x)
                 out.append((cid, uuid, name, detail, mail))
         elif kind == "company":
-            rows = session.execute(
-                sa.text(
-                    f"SELECT id, uuid, name, domain, industry FROM company WHERE id IN ({chunk})"
-                )
-            ).all()
+            rows = _rows(
+                session,
+                f"SELECT id, uuid, name, domain, industry FROM company WHERE id IN ({chunk})",
+            )
             for cid, uuid, name, domain, industry in rows:
                 out.append(
                     (
@@ -463,12 +486,11 @@ def _labels(
         else:
             from pycrm.money import format_money
 
-            rows = session.execute(
-                sa.text(
-                    "SELECT d.id, d.uuid, d.title, s.name, d.amount, d.currency FROM deal d "
-                    f"JOIN stage s ON s.id = d.stage_id WHERE d.id IN ({chunk})"
-                )
-            ).all()
+            rows = _rows(
+                session,
+                "SELECT d.id, d.uuid, d.title, s.name, d.amount, d.currency FROM deal d "
+                f"JOIN stage s ON s.id = d.stage_id WHERE d.id IN ({chunk})",
+            )
             for did, uuid, title, stage, amount, currency in rows:
                 out.append((did, uuid, title, f"{stage} · {format_money(amount, currency)}", []))
     return out
@@ -484,13 +506,13 @@ def _name_terms(session: Queryable, *, only_cached: bool = False) -> list[str] |
     # FTS5 rewrites its structure record (block 1 of the %_data table, with a change cookie) on
     # every change to the index, so it is a one-row stamp for "the names may have changed"
     # (max(updated_at) over three tables cost ~90 ms at 100k contacts).
-    stamp = (session.execute(sa.text("SELECT block FROM search_index_data WHERE id = 1")).scalar(),)
-    key = (str(_engine(session).url), stamp)
+    stamp = (_rows(session, "SELECT block FROM search_index_data WHERE id = 1")[0][0],)
+    key = (_database_key(session), stamp)
     cached = _TERMS_CACHE.get(key)
     if cached is None and only_cached:
         return None
     if cached is None:
-        rows = session.execute(sa.text("SELECT term FROM temp.search_terms WHERE col = 'name'"))
+        rows = _rows(session, "SELECT term FROM temp.search_terms WHERE col = 'name'")
         cached = [t for (t,) in rows]
         _TERMS_CACHE.clear()
         _TERMS_CACHE[key] = cached
@@ -509,11 +531,10 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
 
     tokens = query.split(" ")
     if _dialect(session) == "sqlite":
-        session.execute(
-            sa.text(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms "
-                "USING fts5vocab(main, search_index, 'col')"
-            )
+        _rows(
+            session,
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms "
+            "USING fts5vocab(main, search_index, 'col')",
         )
         # For each typed word, the closest vocabulary words, best first: among the words that
         # start with the same letter (a range of the index, ~6 ms at 100k contacts), else among
@@ -526,11 +547,10 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
             else:
                 same_start = [
                     term
-                    for (term,) in session.execute(
-                        sa.text(
-                            "SELECT term FROM temp.search_terms "
-                            "WHERE col = 'name' AND term >= :low AND term < :high"
-                        ),
+                    for (term,) in _rows(
+                        session,
+                        "SELECT term FROM temp.search_terms "
+                        "WHERE col = 'name' AND term >= :low AND term < :high",
                         {"low": token[0], "high": chr(ord(token[0]) + 1)},
                     )
                 ]
@@ -552,13 +572,12 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
                 "(" + " OR ".join('"' + t.replace('"', '""') + '"' for t in alts[:depth]) + ")"
                 for alts in alternatives
             )
-            for rowid, rank in session.execute(
-                sa.text(
-                    "SELECT rowid, bm25(search_index, 10.0, 6.0, 6.0, 3.0, 1.0) FROM search_index "
-                    f"WHERE search_index MATCH :q AND (rowid % 4) IN ({codes}) ORDER BY rowid % 4, 2 LIMIT :n"
-                ),
+            for rowid, rank in _rows(
+                session,
+                "SELECT rowid, bm25(search_index, 10.0, 6.0, 6.0, 3.0, 1.0) FROM search_index "
+                f"WHERE search_index MATCH :q AND (rowid % 4) IN ({codes}) ORDER BY rowid % 4, 2 LIMIT :n",
                 {"q": "{name} : (" + expression + ")", "n": limit * 3},
-            ).all():
+            ):
                 if rowid not in seen:
                     seen.add(rowid)
                     rows.append((rowid, rank))
@@ -600,7 +619,7 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
         # word an OR over its look-ups.
         groups = [[k for k in params if k.startswith(f"n{i}_")] for i in range(len(near))]
         for kind in ordered:
-            statement = sa.text(_near_names(kind, groups))
+            statement = _near_names(kind, groups)
             found.update(_closest(session, statement, params, query, kind, limit, 0))
             if len(found) >= limit:
                 break
@@ -609,12 +628,10 @@ def _fuzzy(session: Queryable, query: str, kinds: list[str], limit: int) -> list
         # low threshold, so two mistakes in a long word still qualify; it re-checks thousands of
         # names at 100k contacts, 20-50 ms); rapidfuzz ranks the closest. Fetching every name to
         # rank it in Python took 2-3 s at 100k.
-        session.execute(
-            sa.text("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
-        )
+        _rows(session, "SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
         for kind in ordered:
             table, name = PG_NAMES[kind]
-            statement = sa.text(
+            statement = (
                 f"SELECT {_KIND_CODE[kind]}, id, {name} FROM {table} WHERE :q <% {name} "
                 f"ORDER BY word_similarity(:q, {name}) DESC LIMIT 500"
             )
@@ -681,7 +698,7 @@ def _near_spellings(word: str) -> set[str]:
 
 def _closest(
     session: Queryable,
-    statement: sa.TextClause,
+    statement: str,
     params: dict[str, object],
     query: str,
     kind: str,
@@ -693,8 +710,7 @@ def _closest(
     from rapidfuzz import fuzz, process
 
     choices = {
-        record_id: fold(label)
-        for _code, record_id, label in session.execute(statement, params).all()
+        record_id: fold(label) for _code, record_id, label in _rows(session, statement, params)
     }
     return {
         (kind, record_id): float(score) / 100.0

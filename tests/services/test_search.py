@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pycrm.db import Database
+from pycrm.dbfile import open_sqlite_reader
 from pycrm.services import contacts, deals
 from pycrm.services.search import search
 
@@ -26,7 +27,16 @@ def people(database: Database) -> Database:
 
 def labels(database: Database, query: str, **kw: object) -> list[str]:
     with database.read() as s:
-        return [h.label for h in search(s, query, **kw)]  # type: ignore[arg-type]
+        hits = search(s, query, **kw)  # type: ignore[arg-type]
+    if database.path is not None:
+        # `pycrm find` searches a SQLite file through plain sqlite3: the very same hits.
+        reader = open_sqlite_reader(str(database.path))
+        assert reader is not None
+        try:
+            assert search(reader, query, **kw) == hits  # type: ignore[arg-type]
+        finally:
+            reader.close()
+    return [h.label for h in hits]
 
 
 def test_accent_and_case_insensitive_prefix(people: Database) -> None:
