@@ -41,6 +41,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("3", "pipeline", "Pipeline"),
     ("4", "followups", "Follow-ups"),
     ("5", "calendar", "Calendar"),
+    ("6", "reports", "Reports"),
 ]
 
 
@@ -48,14 +49,6 @@ def _reports_screen() -> Screen[Any]:
     module = importlib.import_module("pycrm.tui.screens.reports")
     screen: Screen[Any] = module.ReportsScreen()
     return screen
-
-
-def reports_available() -> bool:
-    """Whether the reports screen has landed (key 6 exists only then)."""
-    try:
-        return importlib.util.find_spec("pycrm.tui.screens.reports") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 class ContactCommands(Provider):
@@ -143,10 +136,8 @@ class PycrmApp(App[None]):
         # models are imported only once it is drawn); the Today screen claims it when it loads.
         self._prefetch: data.TodayPrefetch | None = data.TodayPrefetch(database, self.now())
         self._created = time.monotonic()
-        if reports_available():
-            # Imported on first use: its chart library alone takes ~0.3 s to import.
-            self.add_mode("reports", _reports_screen)
-            self.bind("6", "screen('reports')", description="Reports", show=False)
+        # Imported on first use: its chart library alone takes ~0.3 s to import.
+        self.add_mode("reports", _reports_screen)
 
     # ------------------------------------------------------------------------------ basics
 
@@ -338,10 +329,7 @@ class PycrmApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Palette commands: every screen and action, plus Textual's own (theme, keys, quit)."""
         yield from super().get_system_commands(screen)
-        modes = list(SCREENS)
-        if "reports" in self._modes:
-            modes.append(("6", "reports", "Reports"))
-        for key, mode, title in modes:
+        for key, mode, title in SCREENS:
             yield SystemCommand(
                 f"Go to {title}", f"Show the {title} screen (key {key})",
                 lambda m=mode: self.action_screen(m),

@@ -37,6 +37,11 @@ class FormModal(ModalScreen[bool]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Save the form"),
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
+        # Priority: the app moves the focus as the key arrives, so the keys typed after it go to
+        # the next field even when they arrive before the app has caught up (a fast typist, a
+        # multiplexer sending a line at once). Keys before it are already the old field's.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     def __init__(
