@@ -21,7 +21,7 @@ from textual.markup import escape as escape_markup
 from textual.screen import ModalScreen, Screen
 
 from pycrm.tui import data
-from pycrm.tui.screens.base import BaseScreen
+from pycrm.tui.screens.base import BaseScreen, report_failed_worker
 from pycrm.tui.screens.calendar import CalendarScreen
 from pycrm.tui.screens.contacts import ContactsScreen
 from pycrm.tui.screens.followups import FollowUpsScreen
@@ -281,6 +281,9 @@ class PycrmApp(App[None]):
         if message:
             self.call_from_thread(self.notify, message, markup=False)
         self.call_from_thread(self.refresh_screen)
+
+    def on_worker_state_changed(self, event: Any) -> None:
+        report_failed_worker(self, event)
 
     def action_undo(self) -> None:
         """Undo the last change (the same batch `pycrm undo` would revert)."""

@@ -705,3 +705,58 @@ def test_keys_arriving_with_the_slash_go_to_the_search_box(demo_db: Database) ->
         assert screen.query_one("#contact-search", Input).value == "oli/"
 
     drive(app, scenario)
+
+
+def _break(database: Database, *statements: str) -> None:
+    """Make the database fail the way a full disk or a damaged file would, behind the app."""
+    import sqlite3
+
+    assert database.path is not None
+    conn = sqlite3.connect(database.path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+def test_a_save_that_fails_unexpectedly_keeps_the_form_and_says_why(demo_db: Database) -> None:
+    from textual.widgets import Input
+
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        form = app.screen
+        await pilot.press(*"Zoe Falha")
+        _break(
+            demo_db,
+            "CREATE TRIGGER full_disk BEFORE INSERT ON contact "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+        )
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is form  # what was typed is still there
+        assert form.query_one("#field-display_name", Input).value == "Zoe Falha"
+        error = shown(form.query_one("#form-error", Static))
+        assert error == "Not saved: database or disk is full"
+        notes = [(n.message, n.severity) for n in app._notifications]
+        assert ("Something went wrong: database or disk is full", "error") in notes
+
+    drive(app, scenario)
+
+
+def test_a_screen_that_cannot_load_says_so(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    async def scenario(pilot: Any) -> None:
+        _break(demo_db, "ALTER TABLE meeting RENAME TO meeting_gone")
+        await pilot.press("5")
+        await settle(pilot)
+        notes = [(n.message, n.severity) for n in app._notifications]
+        assert ("Something went wrong: no such table: meeting", "error") in notes
+        assert app.is_running
+
+    drive(app, scenario)

@@ -8,10 +8,41 @@ from typing import TYPE_CHECKING
 
 from textual._context import active_app
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
     from pycrm.tui.app import PycrmApp
+
+
+def failure_text(error: BaseException) -> str:
+    """One line for an error nobody expected: the database driver's own words when SQLAlchemy
+    wraps them (its message adds the SQL and a link), control characters stripped."""
+    from pycrm.tui.data import safe
+
+    cause = getattr(error, "orig", None)
+    if not isinstance(cause, BaseException):
+        cause = error
+    lines = str(cause).strip().splitlines()
+    return safe(lines[0] if lines else type(cause).__name__)
+
+
+def report_failed_worker(node: DOMNode, event: Worker.StateChanged) -> bool:
+    """Say so when one of ``node``'s workers failed unexpectedly (expected errors are caught
+    and shown where they happen). Without this a failed save or load did nothing at all: the
+    workers do not stop the app on an error. True when it was reported."""
+    error = event.worker.error
+    if event.state != WorkerState.ERROR or error is None:
+        return False
+    node.app.notify(
+        f"Something went wrong: {failure_text(error)}",
+        title="Error",
+        severity="error",
+        timeout=15,
+        markup=False,
+    )
+    return True
 
 
 class BaseScreen(Screen[None]):
@@ -43,6 +74,9 @@ class BaseScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     _resumed_at = -1.0
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_failed_worker(self, event)
 
     def on_screen_resume(self) -> None:
         self.request_reload()

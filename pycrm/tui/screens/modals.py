@@ -13,6 +13,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+from textual.worker import Worker
+
+from pycrm.tui.screens.base import failure_text, report_failed_worker
 
 if TYPE_CHECKING:
     from pycrm.tui.app import PycrmApp
@@ -157,6 +160,14 @@ class FormModal(ModalScreen[bool]):
             self.app.call_from_thread(self._show_error, exc)
             return
         self.app.call_from_thread(self._saved, message)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # An unexpected failure of the save (a full disk, a bug): the form stays open with what
+        # was typed, and says why nothing was saved.
+        if report_failed_worker(self, event) and event.worker.error is not None:
+            self.query_one("#form-error", Static).update(
+                Text(f"Not saved: {failure_text(event.worker.error)}")
+            )
 
     def _show_error(self, exc: Exception) -> None:
         field = getattr(exc, "field", None)
