@@ -315,11 +315,15 @@ class PycrmApp(App[None]):
 
     # ------------------------------------------------------------------------------ help, quit
 
+    keys_panel_open = False  # the keys panel follows the user from screen to screen
+
     def action_help(self) -> None:
         """Show or hide the keys that work here."""
         if self.screen.query("HelpPanel"):
+            self.keys_panel_open = False
             self.action_hide_help_panel()
         else:
+            self.keys_panel_open = True
             self.action_show_help_panel()
 
     def action_quit_safely(self) -> None:

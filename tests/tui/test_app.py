@@ -760,3 +760,30 @@ def test_a_screen_that_cannot_load_says_so(demo_db: Database) -> None:
         assert app.is_running
 
     drive(app, scenario)
+
+
+def test_the_keys_panel_follows_you_from_screen_to_screen(demo_db: Database) -> None:
+    app = app_for(demo_db)
+
+    def panels() -> dict[str, bool]:
+        return {
+            mode: any(bool(screen.query("HelpPanel")) for screen in stack)
+            for mode, stack in app._screen_stacks.items()
+            if stack and mode != "_default"
+        }
+
+    async def scenario(pilot: Any) -> None:
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert panels() == {"today": True}
+        await pilot.press("3")
+        await settle(pilot)
+        assert panels() == {"today": False, "pipeline": True}  # only the screen in view has it
+        await pilot.press("question_mark", "2")
+        await settle(pilot)
+        assert not any(panels().values())
+        await pilot.press("question_mark", "1")
+        await settle(pilot)
+        assert panels() == {"today": True, "pipeline": False, "contacts": False}
+
+    drive(app, scenario)

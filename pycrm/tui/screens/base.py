@@ -79,7 +79,16 @@ class BaseScreen(Screen[None]):
         report_failed_worker(self, event)
 
     def on_screen_resume(self) -> None:
+        if self.crm.keys_panel_open and not self.query("HelpPanel"):
+            self.crm.action_show_help_panel()
         self.request_reload()
+
+    def on_screen_suspend(self) -> None:
+        # The keys panel lives on the screen in view only (it follows you to the next one).
+        # A panel left on a screen out of view was drawn again while the app shut down, after
+        # the current screen had gone, and Textual's panel then failed: a traceback on quit.
+        for panel in self.query("HelpPanel"):
+            panel.remove()
 
     def request_reload(self) -> None:
         """Reload unless a reload was just asked for (switching posts ScreenResume twice)."""
