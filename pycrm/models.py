@@ -118,6 +118,10 @@ class Contact(Record, table=True):
     """A person: the centre of every relationship."""
 
     display_name: str = Field(max_length=300, index=True)
+    # fold(display_name): lists sort by it, so "Álvaro" comes before "Bruno" on every backend
+    # (SQLite and a C-collated PostgreSQL order by code point, which put accents last). Set on
+    # every write (see set_contact_name_key below, NewContact, changelog.json_to_row).
+    name_key: str = Field(default="", max_length=300)
     given_name: str | None = Field(default=None, max_length=200)
     family_name: str | None = Field(default=None, max_length=200)
     title: str | None = None
@@ -145,6 +149,15 @@ class Contact(Record, table=True):
     custom_fields: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     extra: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     archived: bool = Field(default=False)  # not indexed: nearly every row is 0 (see migration 0003)
+
+
+@sa.event.listens_for(Contact, "before_insert")
+@sa.event.listens_for(Contact, "before_update")
+def set_contact_name_key(_mapper: Any, _connection: Any, contact: Contact) -> None:
+    """Every ORM write of a contact keeps its sort key in step with its name."""
+    from pycrm.services.text import fold
+
+    contact.name_key = fold(contact.display_name or "")
 
 
 class ContactEmail(SQLModel, table=True):

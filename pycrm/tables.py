@@ -139,6 +139,7 @@ contact = sa.Table(
     metadata,
     *_record(),
     sa.Column("display_name", sa.String),
+    sa.Column("name_key", sa.String),
     sa.Column("given_name", sa.String),
     sa.Column("family_name", sa.String),
     sa.Column("title", sa.String),

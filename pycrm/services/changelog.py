@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from pycrm import models as m
 from pycrm.services.errors import Conflict, NotFound
+from pycrm.services.text import fold
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,19 @@ def _decode(column: sa.Column[Any], value: Any) -> Any:
 
 
 def json_to_row(table: sa.Table, data: dict[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`row_to_json`: every column, absent ones as NULL (unknown keys ignored)."""
-    return {c.name: _decode(c, data.get(c.name)) for c in table.columns}
+    """Inverse of :func:`row_to_json`: every column, absent ones as NULL (unknown keys ignored).
+
+    A contact's sort key is derived from its name, never taken from the data: snapshots and
+    backups older than the key lack it."""
+    row = {c.name: _decode(c, data.get(c.name)) for c in table.columns}
+    return derive_keys(table, row)
+
+
+def derive_keys(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with the columns derived from others set (a contact's ``name_key``)."""
+    if table.name == "contact" and "name_key" in table.c and row.get("display_name") is not None:
+        row["name_key"] = fold(row["display_name"])
+    return row
 
 
 def snapshot(session: Session, entity: str, record_id: int) -> dict[str, Any] | None:
@@ -645,7 +657,8 @@ def _diff(
     before: dict[str, Any] | None, after: dict[str, Any] | None
 ) -> dict[str, tuple[Any, Any]]:
     before, after = before or {}, after or {}
-    skip = {"updated_at", "created_at", "id"}
+    # name_key is the name folded (contacts, companies, tags): it changes with the name.
+    skip = {"updated_at", "created_at", "id", "name_key"}
     keys = [k for k in {**before, **after} if k not in skip]
     return {k: (before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)}
 
@@ -693,7 +706,7 @@ def _full_row(table: sa.Table, values: dict[str, Any], now: datetime) -> dict[st
             row[column.name] = column.default.arg  # type: ignore[attr-defined]
         else:
             row[column.name] = None
-    return row
+    return derive_keys(table, row)
 
 
 def bulk_insert(

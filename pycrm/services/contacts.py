@@ -114,6 +114,8 @@ def validated_fields(fields: dict[str, Any], current: m.Contact | None = None) -
 
 
 def _apply_fields(contact: m.Contact, fields: dict[str, Any]) -> None:
+    # A NewContact's fields carry its name_key (for the bulk writers); the ORM sets it here.
+    fields = {k: v for k, v in fields.items() if k != "name_key"}
     for key, value in validated_fields(fields, contact).items():
         setattr(contact, key, value)
 
@@ -439,7 +441,7 @@ def list_contacts(
             )
         return summarize(session, [found[i] for i in ids])
     elif sort == "name":
-        query = query.order_by(m.Contact.display_name, m.Contact.id)
+        query = query.order_by(m.Contact.name_key, m.Contact.id)
     else:
         raise ValidationError("sort", f"{sort!r} is not one of: name, recent, value")
     if limit is not None:
@@ -466,6 +468,10 @@ class NewContact:
     tags: list[str] = field(default_factory=list)
     company_id: int | None = None
     uuid: str | None = None
+
+    def __post_init__(self) -> None:
+        # The sort key travels with the other columns into every bulk writer's INSERT.
+        self.fields["name_key"] = fold(self.display_name)
 
 
 def validate_new_contact(

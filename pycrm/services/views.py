@@ -251,7 +251,7 @@ def list_contacts(
     if sort == "recent":
         query = query.order_by(c.c.last_touch_at.desc().nulls_last(), c.c.display_name)
     elif sort == "name":
-        query = query.order_by(c.c.display_name, c.c.id)
+        query = query.order_by(c.c.name_key, c.c.id)
     else:
         raise ValidationError("sort", f"{sort!r} is not one of: name, recent, value")
     if limit is not None:
@@ -301,7 +301,7 @@ def contact_ids_by_value(
             sa.select(c.c.id)
             .join(won, won.c.id == c.c.id)
             .where(*where)
-            .order_by(won.c.total.desc(), c.c.display_name, c.c.id)
+            .order_by(won.c.total.desc(), c.c.name_key, c.c.id)
         )
     )
     end = None if limit is None else offset + limit
@@ -311,7 +311,7 @@ def contact_ids_by_value(
     rest = (
         sa.select(c.c.id)
         .where(*where, c.c.id.not_in(sa.select(won.c.id)))
-        .order_by(c.c.display_name, c.c.id)
+        .order_by(c.c.name_key, c.c.id)
         .offset(max(0, offset - len(valued)))
     )
     if limit is not None:

@@ -105,4 +105,4 @@ def test_contact_lists_read_an_index_in_order_on_sqlite(sqlite_db: Database) -> 
     assert [v.contact.id for v in recent] == [ids[0], ids[1], ids[2], ids[3]]
     by_recent, by_name = plans[:2]
     assert "ix_contact_touch" in by_recent and "TEMP B-TREE" not in by_recent, plans
-    assert "ix_contact_display_name" in by_name and "TEMP B-TREE" not in by_name, plans
+    assert "ix_contact_name_key" in by_name and "TEMP B-TREE" not in by_name, plans

@@ -32,6 +32,7 @@ from pycrm.services import (
     meetings,
     views,
 )
+from pycrm.services.text import fold
 
 NOW = datetime(2026, 11, 20, 13, tzinfo=UTC)
 
@@ -303,7 +304,7 @@ def test_value_order_is_won_value_then_name_across_every_page(
                 )
             )
         people = [
-            (p.id, p.display_name)
+            (p.id, fold(p.display_name))  # people sort by their folded name
             for p in connection.execute(sa.select(t.contact).where(~t.contact.c.archived))
             if tagged is None or p.id in tagged
         ]
