@@ -449,7 +449,8 @@ def _natural_match(session: Session, entity: str, record: dict[str, Any]) -> int
 def _same(before: dict[str, Any] | None, record: dict[str, Any], agg: Any) -> bool:
     if before is None:
         return False
-    keys = [c.name for c in agg.table.columns if c.name != "id"]
+    # name_key is derived from the name (backups older than a contact's key lack it).
+    keys = [c.name for c in agg.table.columns if c.name not in ("id", "name_key")]
     for key in keys:
         if before.get(key) != record.get(key):
             return False

@@ -79,6 +79,9 @@ def test_a_backup_older_than_the_key_is_restored_in_order(database: Database) ->
         restore_backup(s, {"contacts": people})
     assert _listed(database) == EXPECTED
     _keys_match_names(database)
+    with database.write("again") as s:  # restoring it again changes nothing
+        again = restore_backup(s, {"contacts": people})
+    assert again["contacts"] == {"created": 0, "updated": 0, "unchanged": len(NAMES)}
 
 
 def test_migration_0007_fills_the_key_of_existing_people(database: Database) -> None:
