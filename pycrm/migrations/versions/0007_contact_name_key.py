@@ -45,10 +45,27 @@ def upgrade() -> None:
     )
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, display_name FROM contact")).all()
-    update = sa.text("UPDATE contact SET name_key = :key WHERE id = :id")
-    for start in range(0, len(rows), 10_000):
-        chunk = rows[start : start + 10_000]
-        bind.execute(update, [{"key": _fold(name or ""), "id": cid} for cid, name in chunk])
+    # One UPDATE … FROM (VALUES …) per 2,000 people: a statement per person took PostgreSQL
+    # 36 s at 100,000 contacts. SQLite (3.33+) names the VALUES columns column1, column2.
+    if bind.dialect.name == "postgresql":
+        source = "(VALUES {rows}) AS v(id, name_key)"
+        row = "(CAST(:i{n} AS integer), CAST(:k{n} AS text))"
+        columns = "v.id", "v.name_key"
+    else:
+        source, row, columns = "(VALUES {rows}) AS v", "(:i{n}, :k{n})", ("v.column1", "v.column2")
+    for start in range(0, len(rows), 2_000):
+        chunk = rows[start : start + 2_000]
+        values = ", ".join(row.format(n=n) for n in range(len(chunk)))
+        params: dict[str, object] = {}
+        for n, (cid, name) in enumerate(chunk):
+            params[f"i{n}"], params[f"k{n}"] = cid, _fold(name or "")
+        bind.execute(
+            sa.text(
+                f"UPDATE contact SET name_key = {columns[1]} FROM {source.format(rows=values)} "
+                f"WHERE contact.id = {columns[0]}"
+            ),
+            params,
+        )
     op.create_index("ix_contact_name_key", "contact", ["name_key", "id"])
 
 
