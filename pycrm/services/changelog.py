@@ -489,18 +489,33 @@ def _later_references(session: Session, entries: Any, uuids: set[str]) -> list[s
             created.setdefault(e["entity"], []).append(_created_id(e))
     problems: list[str] = []
     for entity, ids in created.items():
+        if entity == "tag":
+            continue  # a tag others use now is kept by the undo (``_delete_created``)
         target = aggregates()[entity].table
         for other in aggregates().values():
             if "uuid" not in other.table.c:
                 continue
-            for fk in other.table.foreign_keys:
-                if fk.column.table is not target:
-                    continue
+            # The other record's own columns, and the rows it owns (a meeting's attendees):
+            # deleting the created record would silently change it.
+            links: list[tuple[sa.Column[Any], sa.Column[Any]]] = [
+                (fk.parent, other.table.c.id)
+                for fk in other.table.foreign_keys
+                if fk.column.table is target
+            ]
+            links += [
+                (fk.parent, child.table.c[child.fk])
+                for child in other.children
+                for fk in child.table.foreign_keys
+                if fk.column.table is target and fk.parent.name != child.fk
+            ]
+            for column, owner in links:
                 for start in range(0, len(ids), 500):
-                    rows = session.execute(
-                        sa.select(other.table.c.uuid).where(fk.parent.in_(ids[start : start + 500]))
-                    ).scalars()
-                    outside = [u for u in rows if u not in uuids]
+                    query = sa.select(other.table.c.uuid).where(
+                        other.table.c.id.in_(
+                            sa.select(owner).where(column.in_(ids[start : start + 500]))
+                        )
+                    )
+                    outside = [u for u in session.execute(query).scalars() if u not in uuids]
                     if outside:
                         problems.append(
                             f"{len(outside)} later {other.entity} record(s) refer to {entity}s "
@@ -583,6 +598,18 @@ def _delete_created(session: Session, entries: list[Any]) -> None:
 
     agg = aggregates()[entries[0]["entity"]]
     ids = [_created_id(e) for e in entries]
+    if agg.entity == "tag":
+        # A tag the batch created that other people or companies carry by now stays: deleting
+        # it would silently strip it from them (the link rows cascade, unlogged).
+        used = set(
+            session.scalars(
+                sa.select(_t(m.ContactTag).c.tag_id).union(sa.select(_t(m.CompanyTag).c.tag_id))
+            )
+        )
+        entries = [e for e in entries if _created_id(e) not in used]
+        ids = [i for i in ids if i not in used]
+        if not ids:
+            return
     compact = {_created_id(e) for e in entries if e["after"] is None}
     sqlite = session.get_bind().dialect.name == "sqlite"
     existing: set[int] = set()
