@@ -388,6 +388,80 @@ def _remap_references(
     return fixed
 
 
+class _GoneRecords:
+    """Which records a batch's snapshots point at are gone since: deleted, or their id now held
+    by a record created after the batch (SQLite reuses the highest id; ``contact forget`` erases
+    a person's log entries). Restoring such a link would fail on the foreign key, or silently
+    tie the record to a stranger."""
+
+    def __init__(self, session: Session, last_entry_id: int) -> None:
+        self.session = session
+        self.last_entry_id = last_entry_id
+        self.by_table = {agg.table.name: name for name, agg in aggregates().items()}
+        self.present: set[tuple[str, int]] = set()  # the undo may bring back the others
+
+    def is_gone(self, entity: str, record_id: int) -> bool:
+        key = (entity, record_id)
+        if key in self.present:
+            return False
+        table = aggregates()[entity].table
+        holder = self.session.execute(
+            sa.select(table.c.uuid).where(table.c.id == record_id)
+        ).scalar()
+        if holder is None:
+            return True
+        c = _t(m.ChangeLog)
+        first = self.session.execute(
+            sa.select(sa.func.min(c.c.id)).where(c.c.record_uuid == holder)
+        ).scalar()
+        if first is not None and first > self.last_entry_id:
+            return True
+        self.present.add(key)
+        return False
+
+    def _target(self, fk: sa.ForeignKey, row: dict[str, Any]) -> str | None:
+        """The entity the foreign key points at when that record is gone, else None."""
+        entity = self.by_table.get(fk.column.table.name)
+        value = row.get(fk.parent.name)
+        if entity is None or value is None or not self.is_gone(entity, int(value)):
+            return None
+        return entity
+
+    def unlinked(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with links to gone records dropped as the database drops them on delete
+        (SET NULL: the link is cleared; an owned row such as an attendance goes). Raises
+        Conflict when the record itself cannot exist without the gone one."""
+        agg = aggregates()[entity]
+        out = dict(data)
+        for fk in agg.table.foreign_keys:
+            target = self._target(fk, out)
+            if target is None:
+                continue
+            if fk.ondelete != "SET NULL":
+                raise Conflict(
+                    f"cannot bring back {entity} {out.get('uuid', '')[:8]}: the {target} it "
+                    "belongs to was deleted later"
+                )
+            out[fk.parent.name] = None
+        for child in agg.children:
+            rows = []
+            for row in out.get(child.key, []):
+                row = dict(row)
+                keep = True
+                for fk in child.table.foreign_keys:
+                    if fk.parent.name == child.fk or self._target(fk, row) is None:
+                        continue
+                    if fk.ondelete == "SET NULL":
+                        row[fk.parent.name] = None
+                    else:
+                        keep = False
+                if keep:
+                    rows.append(row)
+            if child.key in out:
+                out[child.key] = rows
+        return out
+
+
 @dataclass(frozen=True)
 class BatchInfo:
     """One batch of changes as listed by ``pycrm undo --list``."""
@@ -554,6 +628,7 @@ def revert_batch(session: Session, batch_id: str) -> int:
     )
     run: list[dict[str, Any]] = []  # consecutive creations of one entity, undone together
     moved: dict[str, dict[int, int]] = {}  # records brought back under new ids
+    gone = _GoneRecords(session, max(e["id"] for e in entries)) if entries else None
     for entry in entries:
         entity, before = entry["entity"], entry["before"]
         agg = aggregates()[entity]
@@ -567,6 +642,8 @@ def revert_batch(session: Session, batch_id: str) -> int:
             _delete_created(session, run)
             run = []
         data = _remap_references(entity, before, moved)
+        assert gone is not None
+        data = gone.unlinked(entity, data)
         current = snapshot(session, entity, data["id"])
         if current is not None and current.get("uuid") != data.get("uuid"):
             current = None  # that id is another record's now: this one comes back beside it
