@@ -394,15 +394,18 @@ class _GoneRecords:
     a person's log entries). Restoring such a link would fail on the foreign key, or silently
     tie the record to a stranger."""
 
-    def __init__(self, session: Session, last_entry_id: int) -> None:
+    def __init__(
+        self, session: Session, last_entry_id: int, moved: dict[str, dict[int, int]]
+    ) -> None:
         self.session = session
         self.last_entry_id = last_entry_id
+        self.moved = moved  # where this undo put records back: present, whatever their age
         self.by_table = {agg.table.name: name for name, agg in aggregates().items()}
         self.present: set[tuple[str, int]] = set()  # the undo may bring back the others
 
     def is_gone(self, entity: str, record_id: int) -> bool:
         key = (entity, record_id)
-        if key in self.present:
+        if key in self.present or record_id in self.moved.get(entity, {}).values():
             return False
         table = aggregates()[entity].table
         holder = self.session.execute(
@@ -628,7 +631,7 @@ def revert_batch(session: Session, batch_id: str) -> int:
     )
     run: list[dict[str, Any]] = []  # consecutive creations of one entity, undone together
     moved: dict[str, dict[int, int]] = {}  # records brought back under new ids
-    gone = _GoneRecords(session, max(e["id"] for e in entries)) if entries else None
+    gone = _GoneRecords(session, max(e["id"] for e in entries), moved) if entries else None
     for entry in entries:
         entity, before = entry["entity"], entry["before"]
         agg = aggregates()[entity]
@@ -644,6 +647,13 @@ def revert_batch(session: Session, batch_id: str) -> int:
         data = _remap_references(entity, before, moved)
         assert gone is not None
         data = gone.unlinked(entity, data)
+        if entity == "tag":
+            same_name = _tag_named_like(session, data)
+            if same_name is not None:
+                # The tag was made again since (a new one, same name): the records coming back
+                # carry that one; a second tag of the name would break its uniqueness.
+                moved.setdefault(entity, {})[data["id"]] = same_name
+                continue
         current = snapshot(session, entity, data["id"])
         if current is not None and current.get("uuid") != data.get("uuid"):
             current = None  # that id is another record's now: this one comes back beside it
@@ -656,6 +666,15 @@ def revert_batch(session: Session, batch_id: str) -> int:
         _delete_created(session, run)
     session.execute(sa.update(b).where(b.c.id == batch_id).values(reverted_at=m.utcnow()))
     return len(entries)
+
+
+def _tag_named_like(session: Session, data: dict[str, Any]) -> int | None:
+    """The id of another tag (not ``data``'s uuid) with the same name key, if there is one."""
+    tag = _t(m.Tag)
+    found = session.execute(
+        sa.select(tag.c.id).where(tag.c.name_key == data["name_key"], tag.c.uuid != data["uuid"])
+    ).scalar()
+    return None if found is None else int(found)
 
 
 def _created_id(entry: Any) -> int:

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import traceback
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -38,6 +38,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner
 
 from pycrm.cli.app import app
@@ -83,11 +84,15 @@ class Observed:
     touched: dict[str, set[str]] = field(default_factory=dict)
 
 
-def observe(path: Path) -> Observed:
-    """Everything the model tracks, read straight from the SQLite file."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def observe(db: str | Path) -> Observed:
+    """Everything the model tracks, read straight from the SQLite file or PostgreSQL database."""
+    engine = sa.create_engine(db if isinstance(db, str) else f"sqlite:///{db}", poolclass=NullPool)
+    conn = engine.connect()
     try:
-        q = conn.execute
+
+        def q(sql: str) -> Any:
+            return conn.exec_driver_sql(sql).all()
+
         state: dict[Key, Rec] = {}
         ids: dict[Key, int] = {}
         emails: dict[int, set[str]] = {}
@@ -148,8 +153,7 @@ def observe(path: Path) -> Observed:
         batches = [
             (b, label, source, reverts, reverted is not None)
             for b, label, source, reverts, reverted in q(
-                "SELECT id, label, source, reverts, reverted_at FROM change_batch "
-                "ORDER BY at, rowid"
+                "SELECT id, label, source, reverts, reverted_at FROM change_batch ORDER BY at, id"
             )
         ]
         touched: dict[str, set[str]] = {}
@@ -158,6 +162,7 @@ def observe(path: Path) -> Observed:
         return Observed(state, ids, batches, touched)
     finally:
         conn.close()
+        engine.dispose()
 
 
 # What each kind of record points at (for "later records refer to what the batch created").
@@ -173,13 +178,20 @@ REFERENCES = {
 class Salesperson(RuleBasedStateMachine):
     """The model: records by (kind, uuid), and the batches the commands wrote."""
 
-    template: Path  # an empty, fully migrated database, copied for each run
+    template: Path  # an empty, fully migrated SQLite file, copied for each run
+    postgres: str | None = None  # a PostgreSQL URL to run on instead, emptied for each run
 
     def __init__(self) -> None:
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="pycrm-sm-"))
-        self.db = self.dir / "crm.db"
-        shutil.copy(self.template, self.db)
+        self.db: str | Path = self.dir / "crm.db"
+        if self.postgres:
+            from tests.conftest import _fresh_pg
+
+            _fresh_pg()
+            self.db = self.postgres
+        else:
+            shutil.copy(self.template, self.db)
         self.runner = CliRunner()
         self.state: dict[Key, Rec] = {}
         self.ids: dict[Key, int] = {}
@@ -197,7 +209,7 @@ class Salesperson(RuleBasedStateMachine):
 
     # -- running commands ----------------------------------------------------------------
 
-    def run(self, *args: str, db: Path | None = None) -> tuple[int, str, str]:
+    def run(self, *args: str, db: str | Path | None = None) -> tuple[int, str, str]:
         argv = ["--db", str(db or self.db), *args]
         res = self.runner.invoke(app, argv, catch_exceptions=True)
         self.log.append(f"pycrm {' '.join(args)} → {res.exit_code}")
@@ -238,6 +250,7 @@ class Salesperson(RuleBasedStateMachine):
         *,
         code: int = 0,
         reverts: str | None = None,
+        erased: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> Observed:
         """Run a writing command; on success the database must equal ``expected`` plus the
         ``created`` records (whose uuids the database chooses; ``"new:N"`` in a created record
@@ -277,7 +290,7 @@ class Salesperson(RuleBasedStateMachine):
             assert new_batches, f"{args} changed {list(diff)} without a ChangeLog batch"
         for b_id, label, source, b_reverts, _rev in new_batches:
             touched = obs.touched.get(b_id, set())
-            missing = {u for _, u in diff} - touched
+            missing = {u for _, u in diff} - touched - erased  # an erasure keeps no trace
             assert not missing, f"{args}: changes to {missing} are not in the ChangeLog"
             assert b_reverts == reverts, (args, b_reverts, reverts)
             self.batches.append(Batch(b_id, label, source, b_reverts, diff, touched))
@@ -567,7 +580,8 @@ class Salesperson(RuleBasedStateMachine):
                     continue
                 v = {**v, "attendees": v["attendees"] - {uuid}}
             expected[k] = v
-        self.write(["contact", "forget", self.ref("contact", uuid), "--yes"], expected)
+        args = ["contact", "forget", self.ref("contact", uuid), "--yes"]
+        self.write(args, expected, erased=erased)
         for b in self.batches:
             b.diff = {k: d for k, d in b.diff.items() if k[1] not in erased}
         if self.batches and self.batches[-1].label == "contact forget":
@@ -809,6 +823,11 @@ class Salesperson(RuleBasedStateMachine):
             open_ = {f["uuid"] for f in json.loads(out)}
             want_open = {u for (k, u), v in self.state.items() if k == "followup" and not v["done"]}
             assert open_ == want_open, (open_, want_open, self.trail())
+            code, out, err = self.run("today", "--json")
+            assert code == 0, err
+            day = json.loads(out)
+            due = {f["uuid"] for f in day["overdue"] + day["due_today"]}
+            assert due <= want_open, (due, want_open, self.trail())
 
     def check_show_and_find(self) -> None:
         contacts = self.live("contact")
@@ -818,6 +837,8 @@ class Salesperson(RuleBasedStateMachine):
         assert code == 0, err
         shown = json.loads(out)
         assert shown["uuid"] == uuid and shown["name"] == rec["name"], (shown, rec)
+        code, out, err = self.run("history", self.ref("contact", uuid), "--json")
+        assert code == 0 and json.loads(out), (err, self.trail())
         deals = {d["uuid"] for d in shown["deals"]}
         assert deals == {
             u for (k, u), v in self.state.items() if k == "deal" and v["contact"] == uuid
@@ -889,19 +910,39 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_a_salespersons_day_through_the_cli(template: Path) -> None:
+PG_URL = os.environ.get("PYCRM_TEST_DATABASE_URL")
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not PG_URL, reason="PYCRM_TEST_DATABASE_URL is not set"),
+            ],
+        ),
+    ],
+)
+def test_a_salespersons_day_through_the_cli(template: Path, backend: str) -> None:
     Salesperson.template = template
+    Salesperson.postgres = PG_URL if backend == "postgres" else None
     # PYCRM_SM_EXAMPLES=500 searches longer, with a fresh random seed each run.
     examples = int(os.environ.get("PYCRM_SM_EXAMPLES", "0"))
-    run_state_machine_as_test(
-        Salesperson,
-        settings=settings(
-            max_examples=examples or 12,
-            stateful_step_count=25,
-            deadline=None,
-            derandomize=not examples,
-            # A failure prints the whole command trail; shrinking it can take minutes.
-            phases=[Phase.explicit, Phase.reuse, Phase.generate],
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
+    try:
+        run_state_machine_as_test(
+            Salesperson,
+            settings=settings(
+                max_examples=examples or (12 if backend == "sqlite" else 5),
+                stateful_step_count=25,
+                deadline=None,
+                derandomize=not examples,
+                # A failure prints the whole command trail; shrinking it can take minutes.
+                phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            ),
+        )
+    finally:
+        Salesperson.postgres = None

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from pycrm import models as m
 from pycrm.db import Database
-from pycrm.services import changelog, contacts, meetings, search
+from pycrm.services import changelog, companies, contacts, meetings, search
 from pycrm.services.errors import Conflict
 
 
@@ -76,3 +76,26 @@ def test_undoing_a_persons_creation_refuses_while_a_later_meeting_has_them(
     with database.read() as session:
         assert sorted(meetings.attendee_ids(session, meeting)) == sorted([ana, bruno])
         assert session.get(m.Contact, bruno) is not None
+
+
+def test_undoing_an_undo_after_the_tag_was_made_again_shares_the_new_tag(
+    database: Database,
+) -> None:
+    with database.write("company add O'Reilly") as session:
+        companies.create_company(session, "O'Reilly", tags=["cliente ouro"])
+        added = session.info["batch_id"]
+    with database.write("undo") as session:
+        changelog.revert_batch(session, added)
+    with database.write("company add Acme") as session:
+        companies.create_company(session, "Acme", tags=["Cliente Ouro"])
+    with database.read() as session:
+        undo = next(b for b in changelog.list_batches(session) if b.reverts == added)
+    with database.write("undo the undo") as session:
+        changelog.revert_batch(session, undo.id)
+    with database.read() as session:
+        assert session.scalars(sa.select(m.Tag.name)).all() == ["Cliente Ouro"]
+        tagged = {
+            row.name: companies.company_tags(session, row.id)
+            for row in session.scalars(sa.select(m.Company))
+        }
+        assert tagged == {"Acme": ["Cliente Ouro"], "O'Reilly": ["Cliente Ouro"]}
