@@ -237,7 +237,9 @@ class Salesperson(RuleBasedStateMachine):
         return f"p{self.serial}@example.com"
 
     def live(self, kind: str) -> list[str]:
-        return sorted(u for k, u in self.state if k == kind)
+        """The uuids of a kind, oldest first (by id: uuids are random, and hypothesis must
+        draw the same record when it replays the same choices)."""
+        return sorted((u for k, u in self.state if k == kind), key=lambda u: self.ids[kind, u])
 
     def ref(self, kind: str, uuid: str) -> str:
         return str(self.ids[kind, uuid])
@@ -940,7 +942,8 @@ def test_a_salespersons_day_through_the_cli(template: Path, backend: str) -> Non
                 deadline=None,
                 derandomize=not examples,
                 # A failure prints the whole command trail; shrinking it can take minutes.
-                phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                phases=[Phase.explicit, Phase.generate],
+                database=None,  # both backends share one key: never replay the other's runs
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
             ),
         )
