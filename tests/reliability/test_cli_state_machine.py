@@ -937,8 +937,8 @@ def test_a_salespersons_day_through_the_cli(template: Path, backend: str) -> Non
         run_state_machine_as_test(
             Salesperson,
             settings=settings(
-                max_examples=examples or (12 if backend == "sqlite" else 5),
-                stateful_step_count=25,
+                max_examples=examples or (8 if backend == "sqlite" else 3),
+                stateful_step_count=20,
                 deadline=None,
                 derandomize=not examples,
                 # A failure prints the whole command trail; shrinking it can take minutes.
