@@ -400,6 +400,83 @@ def _remap_references(
     return fixed
 
 
+class _GoneRecords:
+    """Which records a batch's snapshots point at are gone since: deleted, or their id now held
+    by a record created after the batch (SQLite reuses the highest id; ``contact forget`` erases
+    a person's log entries). Restoring such a link would fail on the foreign key, or silently
+    tie the record to a stranger."""
+
+    def __init__(
+        self, session: Session, last_entry_id: int, moved: dict[str, dict[int, int]]
+    ) -> None:
+        self.session = session
+        self.last_entry_id = last_entry_id
+        self.moved = moved  # where this undo put records back: present, whatever their age
+        self.by_table = {agg.table.name: name for name, agg in aggregates().items()}
+        self.present: set[tuple[str, int]] = set()  # the undo may bring back the others
+
+    def is_gone(self, entity: str, record_id: int) -> bool:
+        key = (entity, record_id)
+        if key in self.present or record_id in self.moved.get(entity, {}).values():
+            return False
+        table = aggregates()[entity].table
+        holder = self.session.execute(
+            sa.select(table.c.uuid).where(table.c.id == record_id)
+        ).scalar()
+        if holder is None:
+            return True
+        c = _t(m.ChangeLog)
+        first = self.session.execute(
+            sa.select(sa.func.min(c.c.id)).where(c.c.record_uuid == holder)
+        ).scalar()
+        if first is not None and first > self.last_entry_id:
+            return True
+        self.present.add(key)
+        return False
+
+    def _target(self, fk: sa.ForeignKey, row: dict[str, Any]) -> str | None:
+        """The entity the foreign key points at when that record is gone, else None."""
+        entity = self.by_table.get(fk.column.table.name)
+        value = row.get(fk.parent.name)
+        if entity is None or value is None or not self.is_gone(entity, int(value)):
+            return None
+        return entity
+
+    def unlinked(self, entity: str, data: dict[str, Any]) -> dict[str, Any]:
+        """``data`` with links to gone records dropped as the database drops them on delete
+        (SET NULL: the link is cleared; an owned row such as an attendance goes). Raises
+        Conflict when the record itself cannot exist without the gone one."""
+        agg = aggregates()[entity]
+        out = dict(data)
+        for fk in agg.table.foreign_keys:
+            target = self._target(fk, out)
+            if target is None:
+                continue
+            if fk.ondelete != "SET NULL":
+                raise Conflict(
+                    f"cannot bring back {entity} {out.get('uuid', '')[:8]}: the {target} it "
+                    "belongs to was deleted later"
+                )
+            out[fk.parent.name] = None
+        for child in agg.children:
+            rows = []
+            for row in out.get(child.key, []):
+                row = dict(row)
+                keep = True
+                for fk in child.table.foreign_keys:
+                    if fk.parent.name == child.fk or self._target(fk, row) is None:
+                        continue
+                    if fk.ondelete == "SET NULL":
+                        row[fk.parent.name] = None
+                    else:
+                        keep = False
+                if keep:
+                    rows.append(row)
+            if child.key in out:
+                out[child.key] = rows
+        return out
+
+
 @dataclass(frozen=True)
 class BatchInfo:
     """One batch of changes as listed by ``pycrm undo --list``."""
@@ -501,18 +578,33 @@ def _later_references(session: Session, entries: Any, uuids: set[str]) -> list[s
             created.setdefault(e["entity"], []).append(_created_id(e))
     problems: list[str] = []
     for entity, ids in created.items():
+        if entity == "tag":
+            continue  # a tag others use now is kept by the undo (``_delete_created``)
         target = aggregates()[entity].table
         for other in aggregates().values():
             if "uuid" not in other.table.c:
                 continue
-            for fk in other.table.foreign_keys:
-                if fk.column.table is not target:
-                    continue
+            # The other record's own columns, and the rows it owns (a meeting's attendees):
+            # deleting the created record would silently change it.
+            links: list[tuple[sa.Column[Any], sa.Column[Any]]] = [
+                (fk.parent, other.table.c.id)
+                for fk in other.table.foreign_keys
+                if fk.column.table is target
+            ]
+            links += [
+                (fk.parent, child.table.c[child.fk])
+                for child in other.children
+                for fk in child.table.foreign_keys
+                if fk.column.table is target and fk.parent.name != child.fk
+            ]
+            for column, owner in links:
                 for start in range(0, len(ids), 500):
-                    rows = session.execute(
-                        sa.select(other.table.c.uuid).where(fk.parent.in_(ids[start : start + 500]))
-                    ).scalars()
-                    outside = [u for u in rows if u not in uuids]
+                    query = sa.select(other.table.c.uuid).where(
+                        other.table.c.id.in_(
+                            sa.select(owner).where(column.in_(ids[start : start + 500]))
+                        )
+                    )
+                    outside = [u for u in session.execute(query).scalars() if u not in uuids]
                     if outside:
                         problems.append(
                             f"{len(outside)} later {other.entity} record(s) refer to {entity}s "
@@ -551,6 +643,7 @@ def revert_batch(session: Session, batch_id: str) -> int:
     )
     run: list[dict[str, Any]] = []  # consecutive creations of one entity, undone together
     moved: dict[str, dict[int, int]] = {}  # records brought back under new ids
+    gone = _GoneRecords(session, max(e["id"] for e in entries), moved) if entries else None
     for entry in entries:
         entity, before = entry["entity"], entry["before"]
         agg = aggregates()[entity]
@@ -564,6 +657,15 @@ def revert_batch(session: Session, batch_id: str) -> int:
             _delete_created(session, run)
             run = []
         data = _remap_references(entity, before, moved)
+        assert gone is not None
+        data = gone.unlinked(entity, data)
+        if entity == "tag":
+            same_name = _tag_named_like(session, data)
+            if same_name is not None:
+                # The tag was made again since (a new one, same name): the records coming back
+                # carry that one; a second tag of the name would break its uniqueness.
+                moved.setdefault(entity, {})[data["id"]] = same_name
+                continue
         current = snapshot(session, entity, data["id"])
         if current is not None and current.get("uuid") != data.get("uuid"):
             current = None  # that id is another record's now: this one comes back beside it
@@ -576,6 +678,15 @@ def revert_batch(session: Session, batch_id: str) -> int:
         _delete_created(session, run)
     session.execute(sa.update(b).where(b.c.id == batch_id).values(reverted_at=m.utcnow()))
     return len(entries)
+
+
+def _tag_named_like(session: Session, data: dict[str, Any]) -> int | None:
+    """The id of another tag (not ``data``'s uuid) with the same name key, if there is one."""
+    tag = _t(m.Tag)
+    found = session.execute(
+        sa.select(tag.c.id).where(tag.c.name_key == data["name_key"], tag.c.uuid != data["uuid"])
+    ).scalar()
+    return None if found is None else int(found)
 
 
 def _created_id(entry: Any) -> int:
@@ -595,6 +706,18 @@ def _delete_created(session: Session, entries: list[Any]) -> None:
 
     agg = aggregates()[entries[0]["entity"]]
     ids = [_created_id(e) for e in entries]
+    if agg.entity == "tag":
+        # A tag the batch created that other people or companies carry by now stays: deleting
+        # it would silently strip it from them (the link rows cascade, unlogged).
+        used = set(
+            session.scalars(
+                sa.select(_t(m.ContactTag).c.tag_id).union(sa.select(_t(m.CompanyTag).c.tag_id))
+            )
+        )
+        entries = [e for e in entries if _created_id(e) not in used]
+        ids = [i for i in ids if i not in used]
+        if not ids:
+            return
     compact = {_created_id(e) for e in entries if e["after"] is None}
     sqlite = session.get_bind().dialect.name == "sqlite"
     existing: set[int] = set()

@@ -107,14 +107,17 @@ def forget_contact(session: Session, contact_id: int) -> dict[str, int]:
                 session.scalars(sa.select(m.FollowUp.id).where(m.FollowUp.deal_id == deal.id))
             ):
                 erase("followup", fid, "follow-ups")
-            session.execute(
-                sa.update(m.Interaction)
-                .where(m.Interaction.deal_id == deal.id)
-                .values(deal_id=None)
-            )
-            session.execute(
-                sa.update(m.Meeting).where(m.Meeting.deal_id == deal.id).values(deal_id=None)
-            )
+            # Other people's interactions and meetings about the deal stay, unlinked, and the
+            # change is logged: undoing an older batch then refuses instead of restoring a link
+            # to the erased deal (a foreign-key crash, or a stranger's deal once the id is reused).
+            for table, entity in ((m.Interaction, "interaction"), (m.Meeting, "meeting")):
+                for record_id in list(
+                    session.scalars(sa.select(table.id).where(table.deal_id == deal.id))
+                ):
+                    with Tracker(session, entity, record_id):
+                        session.execute(
+                            sa.update(table).where(table.id == record_id).values(deal_id=None)
+                        )
             erase("deal", deal.id, "deals")
         else:
             with Tracker(session, "deal", deal.id):
@@ -129,11 +132,13 @@ def forget_contact(session: Session, contact_id: int) -> dict[str, int]:
             .where(attendee.c.meeting_id == meeting_id, attendee.c.contact_id != contact_id)
         )
         if others:
-            session.execute(
-                sa.delete(attendee).where(
-                    attendee.c.meeting_id == meeting_id, attendee.c.contact_id == contact_id
+            # Logged, for the same reason: an older batch's snapshot of this meeting lists them.
+            with Tracker(session, "meeting", meeting_id):
+                session.execute(
+                    sa.delete(attendee).where(
+                        attendee.c.meeting_id == meeting_id, attendee.c.contact_id == contact_id
+                    )
                 )
-            )
         else:
             erase("meeting", meeting_id, "meetings")
     counts_before = dict(counts)
