@@ -912,6 +912,15 @@ def _plan_rows(
     # not end it sooner, and they would cost their memory (a 200 MB peak with them) and CPU time
     # (each parses the whole file).
     workers = 1 if ahead is not None else _worker_count(path)
+    # The writing process only inserts: the rows are built here, where there is time to spare,
+    # numbered from the ids this (empty) contact table and the company table give next. It
+    # checks them, and fails (this falls back to the spool) if another program took them.
+    preparer = _ImportWriter(session)
+    preparer.next_id = 1
+    next_company = 1 + int(
+        session.execute(sa.text("SELECT coalesce(max(id), 0) FROM company")).scalar_one()
+    )
+    company_ids: dict[str, int] = {}
     try:
         chunks = _parallel_chunks(reader, workers) if workers > 1 else reader.chunks()
         for count, valid, rejected in chunks:
@@ -921,9 +930,20 @@ def _plan_rows(
             if ahead is not None and plan.rejected:
                 ahead.close()  # strict: nothing will be written; else it comes from the spool
                 ahead = None
-            if ahead is not None and stored is not None and not ahead.send(*stored):
-                ahead.close()
-                ahead = None
+            if ahead is not None and stored is not None:
+                creates, companies = stored
+                new = [(key, name) for key, name in companies if key not in company_ids]
+                company_ids.update((key, next_company + i) for i, (key, _) in enumerate(new))
+                for record in creates:
+                    key = record[FIELDS].pop("_company_key", None)
+                    if key is not None:
+                        record[COMPANY_ID] = company_ids[key]
+                chunk = preparer._prepare(creates, preparer.next_id)
+                if not ahead.send(new, next_company, _ImportWriter.packed(chunk)):
+                    ahead.close()
+                    ahead = None
+                next_company += len(new)
+                preparer.next_id += len(creates)
             if progress:
                 progress(plan.rows)
         if ahead is not None and ahead.finish():
@@ -1233,8 +1253,8 @@ class _Matcher:
                 self.name_company.setdefault((fold(name), fold(company or "")), cid)
         return self.name_company
 
-    def feed(self, parsed: _Parsed) -> tuple[bytes, bytes, list[tuple[str, str]]] | None:
-        """Match and spool one chunk; returns its new contacts as spooled (``_Spool.write``)
+    def feed(self, parsed: _Parsed) -> tuple[list[Record], list[tuple[str, str]]] | None:
+        """Match and spool one chunk; returns its new contacts (already spooled: free to change)
         with the (folded key, name) of each company they name that is still to be created."""
         if not parsed:
             return None
@@ -1318,9 +1338,9 @@ class _Matcher:
         plan._updates.write(updates)
         if not creates:
             return None
-        kind, data = plan._creates.write(creates)
+        plan._creates.write(creates)
         keys = {r[FIELDS]["_company_key"] for r in creates if "_company_key" in r[FIELDS]}
-        return kind, data, sorted((k, self.new_company_names[k]) for k in keys)
+        return creates, sorted((k, self.new_company_names[k]) for k in keys)
 
 
 def _file_keys(record: Record, company: str | None) -> list[str]:
@@ -1440,7 +1460,8 @@ class _ImportWriter(contact_service.BulkContactWriter):
         session.flush()
         execute = session.connection().exec_driver_sql
         chunk = rows if isinstance(rows, _Prepared) else self._prepare(list(rows), self._next_id())
-        assert chunk.first == self._next_id()
+        if chunk.first != self._next_id():  # rows numbered elsewhere (``write_prepared``)
+            raise RuntimeError(f"contact ids moved: {chunk.first} planned, {self._next_id()} next")
         # Tags are looked up (or created) here, in the writing thread, by their folded names.
         known = self._ensure_tag_ids(
             name for key, name in chunk.tag_names.items() if key not in self.tag_ids
@@ -1455,7 +1476,7 @@ class _ImportWriter(contact_service.BulkContactWriter):
         contact_service.insert_contact_children(
             execute, chunk.email_rows, chunk.phone_rows, tag_rows
         )
-        self.next_id = chunk.first + len(chunk)
+        self.next_id = chunk.first + len(chunk.contact_rows)
         self._written = chunk
         if not isinstance(rows, _Prepared):
             self._index_and_log(chunk.first, self.next_id - 1)
@@ -1467,7 +1488,7 @@ class _ImportWriter(contact_service.BulkContactWriter):
         from pycrm.services.changelog import log_created_range
 
         chunk = self._written
-        assert chunk.first == low and chunk.first + len(chunk) - 1 == high
+        assert chunk.first == low and chunk.first + len(chunk.contact_rows) - 1 == high
         execute = self.session.connection().exec_driver_sql
         # Tags by id, as the triggers' join over contact_tag's key gives them, with their
         # stored names (an existing tag keeps its spelling).
@@ -1499,11 +1520,26 @@ class _ImportWriter(contact_service.BulkContactWriter):
             known.update((tag_id, name) for tag_id, name in rows)
         return known
 
-    def write_chunk(self, records: list[Record]) -> None:
-        """Write one chunk of records with their search documents and log entries."""
-        if records:
-            ids = self.add(self._prepare(records, self._next_id()))
+    def write_prepared(self, chunk: _Prepared) -> None:
+        """Write a chunk prepared elsewhere (its ids must be the next ones), with its search
+        documents and log entries."""
+        if chunk.contact_rows:
+            ids = self._add_sqlite(chunk)
             self._index_and_log(ids[0], ids[-1])
+
+    @staticmethod
+    def packed(chunk: _Prepared) -> tuple[Any, ...]:
+        """The chunk's rows as plain values (for ``marshal``); ``unpacked`` gives it back."""
+        return (chunk.first, chunk.columns, chunk.contact_rows, chunk.email_rows,
+                chunk.phone_rows, chunk.tags, chunk.tag_names, chunk.documents)  # fmt: skip
+
+    @staticmethod
+    def unpacked(values: Sequence[Any]) -> _Prepared:
+        chunk = _Prepared()
+        (chunk.first, chunk.columns, chunk.contact_rows, chunk.email_rows, chunk.phone_rows,
+         chunk.tags, chunk.tag_names, chunk.documents) = values  # fmt: skip
+        chunk.columns = tuple(chunk.columns)
+        return chunk
 
     def add_chunks(self, chunks: Iterator[list[Record]]) -> None:
         """Write every chunk, each one's rows built while the previous one is indexed."""

@@ -20,6 +20,7 @@ import gc
 import json
 import marshal
 import os
+import pickle
 import queue
 import sqlite3
 import subprocess
@@ -30,15 +31,16 @@ import uuid
 import weakref
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from pycrm.io.csv_import import Plan
 
-# Frames, parent → writer: b"N" companies of the next chunk (marshal list of (folded key, name)),
-# b"M"/b"P" a chunk of new contacts (as ``_Spool.write`` stored it), b"F" no more new contacts,
+# Frames, parent → writer: b"N" the companies to create before the next chunk (marshal: list of
+# (folded key, name), first id), b"M"/b"P" a chunk of new contacts' rows (``_ImportWriter.packed``,
+# marshal / pickle), b"F" no more new contacts,
 # b"A" apply (JSON: batch label and source, region, every new company's name), b"u"/b"v" a chunk
 # of updates (marshal / pickle), b"E" commit. Writer → parent: b"K" the new contacts are written,
 # b"D" committed (JSON: batch id), b"X" failed (its traceback). The end of the input cancels.
@@ -143,10 +145,15 @@ class WriteAhead:
         assert self._process.stdout is not None
         return _read_frame(self._process.stdout)
 
-    def send(self, kind: bytes, data: bytes, companies: list[tuple[str, str]]) -> bool:
-        """Hand over one spooled chunk of new contacts; False when the writer is gone."""
+    def send(self, companies: list[tuple[str, str]], first_id: int, chunk: tuple[Any, ...]) -> bool:
+        """Hand over one chunk of new contacts (``_ImportWriter.packed``) with the companies to
+        create first, numbered from ``first_id``; False when the writer is gone."""
         try:
-            self._send(b"N", marshal.dumps(companies))
+            kind, data = b"M", marshal.dumps(chunk)
+        except ValueError:  # a value marshal cannot hold
+            kind, data = b"P", pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._send(b"N", marshal.dumps((companies, first_id)))
             self._send(kind, data, flush=True)
         except OSError:  # BrokenPipeError: it failed (its reason comes with finish)
             return False
@@ -249,19 +256,16 @@ def _serve(session: Session, frames: _Frames, out: IO[bytes]) -> None:
                 kind, data = frames.expect(b"N", b"F")
                 if kind == b"F":
                     break
-                companies: list[tuple[str, str]] = marshal.loads(data)
+                new, first_id = marshal.loads(data)
                 kind, data = frames.expect(b"M", b"P")
-                records = ci._Spool.loads(kind, data)
-                new = [(key, name) for key, name in companies if key not in company_ids]
+                chunk = ci._ImportWriter.unpacked(ci._Spool.loads(kind, data))
                 if new:
                     rows = [{"name": name, "name_key": key} for key, name in new]
                     ids = _bulk_insert(session, "company", rows, None)
+                    if ids != list(range(first_id, first_id + len(new))):
+                        raise RuntimeError(f"company ids moved: {first_id} planned, {ids[0]} given")
                     company_ids.update(zip([key for key, _ in new], ids, strict=True))
-                for record in records:
-                    key = record[ci.FIELDS].pop("_company_key", None)
-                    if key is not None:
-                        record[ci.COMPANY_ID] = company_ids[key]
-                writer.write_chunk(records)
+                writer.write_prepared(chunk)
         # Their search documents, as bulk_insert builds them, now that the triggers are back.
         fts.refresh(session, "company", list(company_ids.values()))
         _write_frame(out, b"K")

@@ -287,3 +287,26 @@ def test_the_fast_path_validates_as_row_to_contact(monkeypatch: pytest.MonkeyPat
         if expected[0] != "error":
             assert list(got[0][csv_import.FIELDS]) == list(expected[0][csv_import.FIELDS])  # order
     assert 100 < seen_errors < 2900
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_rows_numbered_from_a_stale_snapshot_fall_back_to_the_spool(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 80, 9)
+    with sqlite_db.read() as s:
+        s.execute(sa.text("SELECT count(*) FROM company")).scalar()  # its snapshot starts here
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("INSERT INTO company (uuid, created_at, updated_at, name, name_key) "
+                      "VALUES ('u-1', '2026-01-01', '2026-01-01', 'Late Co', 'late co')")  # fmt: skip
+        other.close()
+        plan = plan_import(s, path, write_ahead=True)
+    assert plan._ahead is None and lock_is_free(db_path)  # the writer refused the stale ids
+    with sqlite_db.write("import csv people.csv", source="import") as s:
+        counts = apply_import(s, plan)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == counts["created"] > 30
+        named = s.execute(
+            sa.text("SELECT count(*) FROM contact c JOIN company co ON co.id = c.company_id")
+        ).scalar()
+        assert named and named > 10
