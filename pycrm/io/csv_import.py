@@ -3,6 +3,9 @@
 Staged so the write lock is held briefly: the file is parsed, validated, normalised and matched
 against the database first (``plan_import``), then everything is written in one short
 transaction (``apply_import``). Strict by default: one invalid row and nothing is written.
+A caller that applies the plan right away may ask for ``write_ahead``: a large file's new
+contacts are then written, uncommitted, by a second process while the file is still being
+validated (``csv_write_ahead``), and ``apply_import`` commits them.
 """
 
 from __future__ import annotations
@@ -962,7 +965,9 @@ def _plan_rows(
     return plan
 
 
-WRITE_AHEAD_MIN_BYTES = 300_000  # below, starting a writing process costs more than it saves
+# Below ~25k rows the writing process's start (~0.9 s CPU: Python, SQLAlchemy, the models) costs
+# more than writing beside the validation saves.
+WRITE_AHEAD_MIN_BYTES = 2_000_000
 
 
 _Parsed = list[tuple[int, Record, str | None]]
