@@ -1245,6 +1245,7 @@ class _Matcher:
         self.company_ids: dict[str, int | None] = {}  # folded name → id (None: to be created)
         self.new_company_names: dict[str, str] = {}
         self.name_company: dict[tuple[str, str], int] | None = None
+        self.no_contacts: bool | None = None
 
     def _names(self) -> dict[tuple[str, str], int]:
         if self.name_company is None:
@@ -1264,16 +1265,28 @@ class _Matcher:
         if not parsed:
             return None
         session, plan, policy = self.session, self.plan, self.policy
-        emails = sorted({e.lower() for _, r, _ in parsed for e, _ in r[EMAILS]})
-        phones = sorted({p[0] for _, r, _ in parsed for p in r[PHONES] if p[2]})
+        if self.no_contacts is None:
+            # Asked in the read transaction the lookups below share: true for the whole plan.
+            self.no_contacts = (
+                session.execute(sa.text("SELECT 1 FROM contact LIMIT 1")).first() is None
+            )
+        no_contacts = self.no_contacts  # then nothing can match an existing contact
         by_email: dict[str, int] = {}
-        for key, cid in _lookup(session, "SELECT email_key, contact_id FROM contact_email "
-                                "WHERE email_key IN :keys ORDER BY id", emails):  # fmt: skip
-            by_email.setdefault(key, cid)
         by_phone: dict[str, int] = {}
-        for number, cid in _lookup(session, "SELECT number, contact_id FROM contact_phone "
-                                   "WHERE number IN :keys ORDER BY id", phones):  # fmt: skip
-            by_phone.setdefault(number, cid)
+        by_uuid: dict[str, int] = {}
+        if not no_contacts:
+            emails = sorted({e.lower() for _, r, _ in parsed for e, _ in r[EMAILS]})
+            phones = sorted({p[0] for _, r, _ in parsed for p in r[PHONES] if p[2]})
+            for key, cid in _lookup(session, "SELECT email_key, contact_id FROM contact_email "
+                                    "WHERE email_key IN :keys ORDER BY id", emails):  # fmt: skip
+                by_email.setdefault(key, cid)
+            for number, cid in _lookup(session, "SELECT number, contact_id FROM contact_phone "
+                                       "WHERE number IN :keys ORDER BY id", phones):  # fmt: skip
+                by_phone.setdefault(number, cid)
+            uuids = sorted({r[UUID] for _, r, _ in parsed if r[UUID]})
+            by_uuid.update(
+                _lookup(session, "SELECT uuid, id FROM contact WHERE uuid IN :keys", uuids)
+            )
         company_keys: dict[str, str] = {}
         for _, _, company in parsed:
             if company:
@@ -1285,10 +1298,6 @@ class _Matcher:
                 self.company_ids[key] = cid
         for key in unknown:
             self.company_ids.setdefault(key, None)
-        uuids = sorted({r[UUID] for _, r, _ in parsed if r[UUID]})
-        by_uuid: dict[str, int] = dict(
-            _lookup(session, "SELECT uuid, id FROM contact WHERE uuid IN :keys", uuids)
-        )
         # Keys of earlier chunks from the on-disk store, this chunk's own in a small dict.
         keys_of = [_file_keys(r, company) for _, r, company in parsed]
         seen_in_file = self.seen_in_file.lines({k for keys in keys_of for k in keys})
@@ -1296,15 +1305,17 @@ class _Matcher:
         creates: list[Record] = []
         updates: list[tuple[int, Record, dict[str, Any]]] = []
         for (line, record, company), file_keys in zip(parsed, keys_of, strict=True):
-            existing = by_uuid.get(record[UUID]) if record[UUID] else None
-            for email, _ in record[EMAILS]:
-                existing = existing or by_email.get(email.lower())
-            for number, _raw, normalized, _label in record[PHONES]:
-                if existing is None and normalized:
-                    existing = by_phone.get(number)
-            if existing is None and not record[EMAILS] and not record[PHONES]:
-                name_key = (fold(record[NAME]), fold(company or ""))
-                existing = self._names().get(name_key)
+            existing = None
+            if not no_contacts:
+                existing = by_uuid.get(record[UUID]) if record[UUID] else None
+                for email, _ in record[EMAILS]:
+                    existing = existing or by_email.get(email.lower())
+                for number, _raw, normalized, _label in record[PHONES]:
+                    if existing is None and normalized:
+                        existing = by_phone.get(number)
+                if existing is None and not record[EMAILS] and not record[PHONES]:
+                    name_key = (fold(record[NAME]), fold(company or ""))
+                    existing = self._names().get(name_key)
             earlier = next((seen_in_file[k] for k in file_keys if k in seen_in_file), None)
             if company:
                 key = company_keys[company]
