@@ -902,7 +902,7 @@ def _plan_rows(
     if (
         write_ahead
         and session.get_bind().dialect.name == "sqlite"
-        and path.stat().st_size >= WRITE_AHEAD_MIN_BYTES
+        and WRITE_AHEAD_MIN_BYTES <= path.stat().st_size <= WRITE_AHEAD_MAX_BYTES
         # Into an empty contact table every row is new: the case worth a writing process (a
         # re-import, all skipped, would pay for it and for validating on one core instead).
         and session.execute(sa.text("SELECT 1 FROM contact LIMIT 1")).first() is None
@@ -968,6 +968,10 @@ def _plan_rows(
 # Below ~25k rows the writing process's start (~0.9 s CPU: Python, SQLAlchemy, the models) costs
 # more than writing beside the validation saves.
 WRITE_AHEAD_MIN_BYTES = 2_000_000
+# Above ~300k rows the two processes' caches (folded names, phone and e-mail checks: bounded, but
+# full only after a few hundred thousand rows) would take their summed peak past 200 MB (100k
+# rows: 189 MB, 1M: 229 MB measured); such files take the one-writer path, flat at ~140 MB.
+WRITE_AHEAD_MAX_BYTES = 25_000_000
 
 
 _Parsed = list[tuple[int, Record, str | None]]
@@ -1680,7 +1684,7 @@ IMPORT_CACHE_KIB = 16_384
 
 
 @contextmanager
-def _import_page_cache(session: Session) -> Iterator[None]:
+def _import_page_cache(session: Session, kib: int | None = None) -> Iterator[None]:
     """A 16 MiB SQLite page cache for the import's writing, the connection's own size after.
 
     The 64 MiB every connection gets (``db._install_sqlite_pragmas``) was the largest part of an
@@ -1694,7 +1698,7 @@ def _import_page_cache(session: Session) -> Iterator[None]:
     driver = session.connection().connection.driver_connection
     assert driver is not None
     previous = driver.execute("PRAGMA cache_size").fetchone()[0]
-    driver.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    driver.execute(f"PRAGMA cache_size = -{kib or IMPORT_CACHE_KIB}")
     try:
         yield
     finally:

@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 # b"D" committed (JSON: batch id), b"X" failed (its traceback). The end of the input cancels.
 
 
+WRITER_CACHE_KIB = 8_192
+
+
 def _write_frame(out: IO[bytes], kind: bytes, data: bytes = b"") -> None:
     out.write(kind + len(data).to_bytes(8, "little"))
     out.write(data)
@@ -217,7 +220,7 @@ class _Frames:
     planner never waits for a chunk to be written before it can hand over the next)."""
 
     def __init__(self, source: IO[bytes]) -> None:
-        self._queue: queue.Queue[tuple[bytes, bytes]] = queue.Queue(maxsize=4)  # memory: flat
+        self._queue: queue.Queue[tuple[bytes, bytes]] = queue.Queue(maxsize=2)  # memory: flat
         self._source = source
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -249,7 +252,8 @@ def _serve(session: Session, frames: _Frames, out: IO[bytes]) -> None:
     from pycrm.services.changelog import _bulk_insert
 
     company_ids: dict[str, int] = {}
-    with ci._import_page_cache(session):
+    # Half the in-process import's cache: this process's peak adds to the planner's.
+    with ci._import_page_cache(session, WRITER_CACHE_KIB):
         with ci._import_writer(session) as writer:
             assert isinstance(writer, ci._ImportWriter)
             while True:
