@@ -6,8 +6,9 @@ companies, tags, a custom column) into fresh databases. pycrm does everything an
 ChangeLog, search index); sqlite-utils validates nothing. Prints both wall times, the ratio
 (target ≤ 1.0×), each process's CPU time and peak memory (ru_maxrss of the child), plus pycrm's peak memory
 at half the rows to show it does not grow with the file. pycrm validates files over 2 MB in two forked
-worker processes: its CPU time includes theirs, and its peak is that of the largest single process (the
-workers, ~75 MB RSS each and mostly pages shared with the parent, are gone before the writing's peak).
+worker processes, or, importing into a database without contacts with ``write_ahead`` (``plan_import``),
+validates in its own process while a second one writes the new contacts: its CPU time includes theirs,
+and its peak is that of the largest single process (bench/run sums the whole tree's PSS instead).
 
     python bench/bench_import.py [--rows 100000]
 """

@@ -1,0 +1,312 @@
+"""``plan_import(write_ahead=True)``: the new contacts are written by a second process while the file
+is still being validated. The result must be the in-process import's, and anything short of
+``apply_import`` must leave the database as it was, its write lock free."""
+
+from __future__ import annotations
+
+import gc
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pycrm.db import Database
+from pycrm.io import csv_import
+from pycrm.io.csv_import import apply_import, plan_import
+from pycrm.services import changelog, companies, contacts, tags
+
+
+def write_csv(path: Path, rows: int, seed: int, *, bad: set[int] = frozenset()) -> Path:  # type: ignore[assignment]
+    rnd = random.Random(seed)
+    lines = ["Name,E-mail,Phone,Company,Labels,Notes,Shoe"]
+    for i in range(rows):
+        email = "not-an-email" if i in bad else f"p{i % 53}@ex.org" if rnd.random() < 0.8 else ""
+        phone = f"+55 11 9{i % 97:04d}-{i % 9999:04d}" if rnd.random() < 0.6 else ""
+        company = rnd.choice(["", "Acme", "ACME", "Açme Ltda", f"New {i % 11}", "Existing Co"])
+        tags = rnd.choice(["", "vip", "VIP ::: lead", "* myContacts", "Beta;gamma"])
+        notes = rnd.choice(["", "likes tea", '"Met at the fair,\nprefers e-mail"'])
+        lines.append(f"Person {i % 150},{email},{phone},{company},{tags},{notes},{i}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def seed(database: Database) -> None:
+    """A company and a tag the file names again (a writing process only starts for an empty
+    contact table: every row is new, or a duplicate of an earlier row)."""
+    with database.write("seed") as s:
+        companies.create_company(s, "Existing Co")
+        tags.ensure_tags(s, ["Vip"])
+
+
+def content(session: Session) -> dict[str, Any]:
+    """The database's content, ids of companies aside (their order of creation may differ)."""
+
+    def rows(sql: str) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in session.execute(sa.text(sql))]
+
+    return {
+        "contacts": rows(
+            "SELECT c.id, c.display_name, c.title, c.notes, c.custom_fields, co.name, c.archived, "
+            "c.do_not_contact FROM contact c LEFT JOIN company co ON co.id = c.company_id ORDER BY c.id"
+        ),
+        "emails": rows(
+            "SELECT contact_id, email, email_key, position FROM contact_email ORDER BY id"
+        ),
+        "phones": rows("SELECT contact_id, number, raw, normalized FROM contact_phone ORDER BY id"),
+        "tags": rows(
+            "SELECT ct.contact_id, t.name FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id "
+            "ORDER BY ct.contact_id, t.name"
+        ),
+        "companies": sorted(rows("SELECT name, name_key FROM company")),
+        "contact documents": rows(
+            "SELECT rowid, name, emails, phones, tags, notes FROM search_index "
+            "WHERE rowid % 4 = 0 ORDER BY rowid"
+        ),
+        "company documents": sorted(
+            rows("SELECT name, emails, phones, tags, notes FROM search_index WHERE rowid % 4 = 1")
+        ),
+        "log": rows(
+            "SELECT b.label, b.source, l.entity, l.action, count(*) FROM change_log l "
+            "JOIN change_batch b ON b.id = l.batch_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        ),
+        "indexes": sorted(
+            rows("SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')")
+        ),
+    }
+
+
+def lock_is_free(path: Path) -> bool:
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 17)
+    monkeypatch.setattr(csv_import, "WRITE_AHEAD_MIN_BYTES", 0)
+
+
+def run_import(database: Database, path: Path, write_ahead: bool, **options: Any) -> str:
+    with database.read() as s:
+        plan = plan_import(s, path, region="BR", write_ahead=write_ahead, **options)
+    assert (plan._ahead is not None) == write_ahead
+    with database.write(f"import csv {path.name}", source="import") as s:
+        apply_import(s, plan, region="BR")
+        return str(s.info["batch_id"])
+
+
+@pytest.mark.usefixtures("small_chunks")
+@pytest.mark.parametrize(("policy", "seed_"), [("skip", 1), ("create", 3)])
+def test_a_written_ahead_import_is_the_in_process_import(
+    tmp_path: Path, policy: str, seed_: int
+) -> None:
+    from pycrm.db import open_database
+
+    path = write_csv(tmp_path / "people.csv", 200, seed_)
+    results = []
+    for write_ahead in (False, True):
+        database = open_database(str(tmp_path / f"crm-{write_ahead}.db"))
+        seed(database)
+        batch = run_import(database, path, write_ahead, on_duplicate=policy)
+        with database.read() as s:
+            results.append(content(s))
+            assert s.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+            assert (
+                s.execute(
+                    sa.text("SELECT label FROM change_batch WHERE id = :b"), {"b": batch}
+                ).scalar()
+                == "import csv people.csv"
+            )
+        with database.write("revert") as s:
+            changelog.revert_batch(s, batch)
+        with database.read() as s:
+            assert contacts.count_contacts(s) == 0
+            assert s.execute(sa.text("SELECT count(*) FROM company")).scalar() == 1
+        database.close()
+    normal, ahead = results
+    for key in normal:
+        assert ahead[key] == normal[key], key
+    assert len(normal["contacts"]) > 50
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_rejected_row_cancels_the_writing_and_skip_invalid_still_imports_the_rest(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 120, 4, bad={90})
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path, write_ahead=True)
+    assert [p.row["E-mail"] for p in plan.rejected] == ["not-an-email"]
+    assert plan._ahead is None and lock_is_free(db_path)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == 0  # what was written ahead is gone
+    with sqlite_db.write("import csv people.csv", source="import") as s:
+        counts = apply_import(s, plan)  # as --skip-invalid does
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == counts["created"] > 40
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_plan_never_applied_leaves_nothing_and_no_lock(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 100, 5)
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path, write_ahead=True)
+    assert plan._ahead is not None
+    assert not lock_is_free(db_path)  # held by the writing process, uncommitted
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == 0
+    del plan  # as a --dry-run would drop it
+    gc.collect()
+    assert lock_is_free(db_path)
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path, write_ahead=True)
+    plan.close()
+    assert lock_is_free(db_path)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == 0
+        assert s.execute(sa.text("SELECT count(*) FROM company")).scalar() == 0
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_no_write_ahead_into_a_table_of_contacts(sqlite_db: Database, tmp_path: Path) -> None:
+    with sqlite_db.write("one") as s:
+        contacts.create_contact(s, "Earlier", emails=["p3@ex.org"])
+    path = write_csv(tmp_path / "people.csv", 60, 8)
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path, write_ahead=True, on_duplicate="update")
+    assert plan._ahead is None and len(plan.update) >= 1
+    plan.close()
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_no_write_ahead_when_another_program_is_writing(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 60, 6)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with sqlite_db.read() as s:
+            plan = plan_import(s, path, write_ahead=True)
+        assert plan._ahead is None  # it did not wait for the lock; apply_import will
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with sqlite_db.write("import csv people.csv", source="import") as s:
+        counts = apply_import(s, plan)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == counts["created"] > 20
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_failure_in_the_writing_process_falls_back_to_the_same_error(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 100, 7)
+    with sqlite_db.write("a trap") as s:
+        s.execute(
+            sa.text(
+                "CREATE TRIGGER boom BEFORE INSERT ON contact WHEN new.display_name = 'Person 60' "
+                "BEGIN SELECT RAISE(ABORT, 'boom'); END"
+            )
+        )
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path, write_ahead=True, on_duplicate="create")
+    assert plan._ahead is None and lock_is_free(db_path)
+    with (
+        pytest.raises(sa.exc.IntegrityError, match="boom"),
+        sqlite_db.write("import csv people.csv", source="import") as s,
+    ):
+        apply_import(s, plan)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == 0
+
+
+# --- the validation's fast path ---------------------------------------------------------------
+
+PIECES = ["", " ", "Ana", "José da Silva", "\tTab", "a\x07bell", "nbsp\u00a0", "x" * 301, "\u202eevil",
+          "Zoë ", "  ", "O'Neil", "line\nbreak", "Acme"]  # fmt: skip
+EMAILS = [
+    "",
+    "p@ex.org",
+    "P@Ex.ORG",
+    "bad",
+    "a@b",
+    "mailto:x@ex.org",
+    "a@ex.org;b@ex.org",
+    "ü@ex.org",
+]
+PHONES = [
+    "",
+    "+55 11 98765-4321",
+    "(212) 555-0100",
+    "12",
+    "+1 212",
+    "abc",
+    "+44 20 7946 0958;+44 20 7946 0958",
+]
+
+
+def test_the_fast_path_validates_as_row_to_contact(monkeypatch: pytest.MonkeyPatch) -> None:
+    rnd = random.Random(11)
+    targets = sorted(csv_import._FAST_TARGETS)
+    seen_errors = 0
+    for _ in range(3000):
+        values: dict[str, list[str]] = {}
+        for target in rnd.sample(targets, rnd.randint(0, len(targets))):
+            pool = EMAILS if target == "email" else PHONES if target == "phone" else PIECES
+            values[target] = [rnd.choice(pool) for _ in range(rnd.choice([1, 1, 2]))]
+        custom = {"Shoe": "42"} if rnd.random() < 0.3 else {}
+        plain = tuple(k for k in csv_import._PLAIN_FIELDS if k in values)
+        try:
+            contact, company = csv_import.row_to_contact(
+                values, dict(custom), region="BR", date_order="dmy"
+            )
+            expected: Any = (csv_import._to_record(contact), company)
+        except csv_import.ValidationError as exc:
+            expected = ("error", exc.field, exc.reason)
+            seen_errors += 1
+        try:
+            got: Any = csv_import._plain_record(values, dict(custom), "BR", plain)
+        except csv_import.ValidationError as exc:
+            got = ("error", exc.field, exc.reason)
+        assert got == expected, values
+        if expected[0] != "error":
+            assert list(got[0][csv_import.FIELDS]) == list(expected[0][csv_import.FIELDS])  # order
+    assert 100 < seen_errors < 2900
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_rows_numbered_from_a_stale_snapshot_fall_back_to_the_spool(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 80, 9)
+    with sqlite_db.read() as s:
+        s.execute(sa.text("SELECT count(*) FROM company")).scalar()  # its snapshot starts here
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("INSERT INTO company (uuid, created_at, updated_at, name, name_key) "
+                      "VALUES ('u-1', '2026-01-01', '2026-01-01', 'Late Co', 'late co')")  # fmt: skip
+        other.close()
+        plan = plan_import(s, path, write_ahead=True)
+    assert plan._ahead is None and lock_is_free(db_path)  # the writer refused the stale ids
+    with sqlite_db.write("import csv people.csv", source="import") as s:
+        counts = apply_import(s, plan)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == counts["created"] > 30
+        named = s.execute(
+            sa.text("SELECT count(*) FROM contact c JOIN company co ON co.id = c.company_id")
+        ).scalar()
+        assert named and named > 10
