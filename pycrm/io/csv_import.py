@@ -803,6 +803,7 @@ def _plain_record(
                     phones.append((phone.number, phone.raw, phone.normalized, None))
     cells = get("tags")
     tags = list(_tags(tuple(cells))) if cells else []
+    fields["name_key"] = fold(display_name)  # as NewContact sets it (lists sort by it)
     return [display_name, fields, emails, phones, tags, None, None], company
 
 
@@ -1321,7 +1322,15 @@ class _Matcher:
                     name_key = (fold(record[NAME]), fold(company or ""))
                     existing = self._names().get(name_key)
             earlier = next((seen_in_file[k] for k in file_keys if k in seen_in_file), None)
-            if company:
+            if (
+                policy == "create"
+                and record[UUID]
+                and (existing is not None or f"uuid:{record[UUID]}" in seen_in_file)
+            ):
+                record[UUID] = None  # a deliberate copy gets its own identity
+            skip = policy == "skip" and existing is not None
+            skip = skip or (existing is None and earlier is not None and policy != "create")
+            if company and not skip:  # a skipped row creates nothing, not even its company
                 key = company_keys[company]
                 company_id = self.company_ids.get(key)
                 if company_id is not None:
@@ -1329,12 +1338,6 @@ class _Matcher:
                 else:
                     self.new_company_names.setdefault(key, company.strip())
                     record[FIELDS]["_company_key"] = key
-            if (
-                policy == "create"
-                and record[UUID]
-                and (existing is not None or f"uuid:{record[UUID]}" in seen_in_file)
-            ):
-                record[UUID] = None  # a deliberate copy gets its own identity
             if existing is not None and policy != "create":
                 if policy == "skip":
                     plan.skipped.append((line, existing))

@@ -3,6 +3,8 @@ they were written: the app and CLI, bulk imports, undo, JSON restores and the 00
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from pycrm import tables as t
@@ -116,3 +118,21 @@ def test_a_page_of_names_reads_the_key_index_on_sqlite(sqlite_db: Database) -> N
             )
         )
     assert "ix_contact_name_key" in plan and "TEMP B-TREE" not in plan
+
+
+def test_people_imported_from_csv_sort_by_name(database: Database, tmp_path: Path) -> None:
+    """Both import paths: the plain-row fast path and rows with other fields (a birthday)."""
+    from pycrm.io.csv_import import apply_import, plan_import
+
+    path = tmp_path / "people.csv"
+    lines = ["Name,E-mail,Birthday"] + [
+        f"{name},p{i}@example.com,{'1980-05-0' + str(i + 1) if i % 2 else ''}"
+        for i, name in enumerate(NAMES)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with database.write("import") as s:
+        plan = plan_import(s, path)
+        assert not plan.rejected
+        apply_import(s, plan)
+    assert _listed(database) == EXPECTED
+    _keys_match_names(database)
