@@ -6,17 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.cli.conftest import Result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="csv_import._Matcher.feed registers a row's new company before deciding the row is "
-    "a duplicate to skip, so the skipped row's company is created (csv_import.py is being "
-    "changed by someone else)",
-)
 def test_a_skipped_duplicate_row_creates_no_company(
     cli: Callable[..., Result], tmp_path: Path
 ) -> None:
