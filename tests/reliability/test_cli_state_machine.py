@@ -939,7 +939,7 @@ def test_a_salespersons_day_through_the_cli(template: Path, backend: str) -> Non
         run_state_machine_as_test(
             Salesperson,
             settings=settings(
-                max_examples=examples or (8 if backend == "sqlite" else 3),
+                max_examples=examples or (5 if backend == "sqlite" else 2),
                 stateful_step_count=20,
                 deadline=None,
                 derandomize=not examples,

@@ -1,5 +1,5 @@
-"""A monkey at the keyboard: random keys from every screen's bindings, plus text, on a real demo
-database. Whatever is pressed, the app keeps running, nothing fails unexpectedly (a failed worker
+"""A monkey at the keyboard: 150 random keys (25 per screen) from every screen's bindings, plus
+text, on a real demo database. Whatever is pressed, the app keeps running, nothing fails unexpectedly (a failed worker
 is reported as "Something went wrong"), and the database stays consistent."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _binding_keys(app: PycrmApp) -> list[str]:
     return sorted(keys - NEVER)
 
 
-@pytest.mark.parametrize("seed", [1])  # seed 1 found the keys panel crash on quit
+@pytest.mark.parametrize("seed", [1])  # 450 keys of seed 1 found the keys panel crash on quit
 def test_random_keys_never_break_the_app_or_the_data(demo_db: Database, seed: int) -> None:
     rng = random.Random(seed)
     app = create_app(demo_db, now=FIXED_NOW)
@@ -55,7 +55,7 @@ def test_random_keys_never_break_the_app_or_the_data(demo_db: Database, seed: in
     async def scenario(pilot: Any) -> None:
         keys = [*_binding_keys(app), "enter", "escape", "up", "down", "tab", "ctrl+s"]
         # Each screen in turn gets its share of random keys (which may lead anywhere).
-        for screen_key in "123456" * 3:
+        for screen_key in "123456":
             await pilot.press(screen_key)
             await settle(pilot)
             for _ in range(25):
