@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -402,10 +402,15 @@ def integrity_problems(database: Database) -> list[str]:
                 problems.append(f"integrity: {msg}")
         for row in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
             problems.append(f"foreign key: table {row[0]} rowid {row[1]} → {row[2]}")
-        with suppress(sa.exc.OperationalError):
+        try:
             conn.exec_driver_sql(
                 "INSERT INTO search_index(search_index, rank) VALUES('integrity-check', 0)"
             )
+        except sa.exc.DatabaseError as exc:
+            # A read-only file cannot run the check (it is an INSERT); a damaged index raises
+            # "database disk image is malformed" (it used to end `db check` in a traceback).
+            if not (database.readonly or "readonly" in str(exc.orig)):
+                problems.append(f"search index: {exc.orig}")
     return problems
 
 

@@ -163,3 +163,28 @@ def test_writer_waits_for_lock_and_says_so(db_path: Path) -> None:
     finally:
         dbmod.lock_wait_notice = None
         database.close()
+
+
+def test_db_check_reports_a_damaged_search_index_in_one_line(db_path: Path) -> None:
+    from pycrm.db import integrity_problems
+    from pycrm.demo import seed_demo
+
+    database = open_database(str(db_path))
+    seed_demo(database, contacts=10)
+    database.close()
+    conn = sqlite3.connect(db_path)
+    conn.execute(
+        "DELETE FROM search_index_docsize WHERE id = (SELECT min(id) FROM search_index_docsize)"
+    )
+    conn.commit()
+    conn.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "pycrm", "--db", str(db_path), "db", "check"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "search index: database disk image is malformed" in done.stderr
+    assert integrity_problems(open_database(str(db_path))) == [
+        "search index: database disk image is malformed"
+    ]
