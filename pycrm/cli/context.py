@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,7 @@ if TYPE_CHECKING:  # not imported at run time: the quick commands run without Ty
 
     from pycrm.config import Settings
     from pycrm.db import Database
+    from pycrm.services.sqltext import Queryable
 
 
 @dataclass
@@ -59,6 +62,26 @@ class CliContext:
         from pycrm.dbfile import open_sqlite_reader
 
         return open_sqlite_reader(self.db_arg or self.settings.db)
+
+    @contextmanager
+    def reader(self) -> Iterator[Queryable]:
+        """A connection for the read services (SQL text, :mod:`pycrm.services.sqltext`): a
+        plain read-only ``sqlite3`` or psycopg one when the database is a SQLite file or a
+        PostgreSQL database needing nothing done first, so SQLAlchemy (~0.4 s to import) is
+        never loaded; else a Core connection."""
+        plain = self.sqlite_reader()
+        if plain is None and self._database is None:
+            from pycrm.dbfile import open_postgres_reader
+
+            plain = open_postgres_reader(self.db_arg or self.settings.db)
+        if plain is not None:
+            try:
+                yield plain
+            finally:
+                plain.close()
+            return
+        with self.database().connect() as connection:
+            yield connection
 
     def close(self) -> None:
         """Release the database's connections (SQLite then tidies its WAL files)."""

@@ -33,15 +33,8 @@ def find(context: CliContext, query: str, limit: int = 20, as_json: bool = False
     """`pycrm find QUERY`: contacts, companies and deals at once."""
     from pycrm.services.search import search
 
-    reader = context.sqlite_reader()
-    if reader is not None:  # a SQLite file as it is: searched without importing SQLAlchemy
-        try:
-            hits = search(reader, query, limit=limit)
-        finally:
-            reader.close()
-    else:
-        with context.database().connect() as connection:
-            hits = search(connection, query, limit=limit)
+    with context.reader() as connection:
+        hits = search(connection, query, limit=limit)
     if as_json:
         print_json(
             [
@@ -65,14 +58,12 @@ def contact_list(
     as_json: bool = False,
 ) -> None:
     """`pycrm contact list`."""
-    # Core reads (pycrm.services.views): no models, no ORM, so a quick look stays quick.
     from pycrm.services import refs, views
     from pycrm.services.errors import ValidationError
 
     if sort not in ("name", "recent", "value"):
         raise ValidationError("--sort", f"{sort!r} is not one of: name, recent, value")
-    database = context.database()
-    with database.connect() as connection:
+    with context.reader() as connection:
         company_id = refs.resolve_company(connection, company) if company else None
         people = views.list_contacts(
             connection, tag=tag, company_id=company_id, sort=sort, limit=limit
@@ -100,11 +91,9 @@ def contact_list(
 
 def contact_show(context: CliContext, ref: str, as_json: bool = False) -> None:
     """`pycrm contact show REF`."""
-    # Core reads (pycrm.services.views): no models, no ORM, so a quick look stays quick.
     from pycrm.services import refs, views
 
-    database = context.database()
-    with database.connect() as connection:
+    with context.reader() as connection:
         cid = refs.resolve_contact(connection, ref)
         person = views.contact_view(connection, cid)
         person_deals = views.list_deals(connection, contact_id=cid)
@@ -173,8 +162,7 @@ def today(context: CliContext, as_json: bool = False) -> None:
     from pycrm.money import format_money
     from pycrm.services import agenda
 
-    database = context.database()
-    with database.connect() as connection:  # Core reads: no models, no ORM
+    with context.reader() as connection:
         day = agenda.today(connection, local_now())
     if as_json:
         from pycrm.cli.serialize import agenda_json

@@ -144,15 +144,22 @@ def _stale_deals(session: Reader, now: datetime, stages: dict[int, Any]) -> Any:
     """A subquery of the ids of the (at most 500) open deals idle longest past their stage's limit.
 
     Idle means no stage change, edit or linked interaction for longer than the stage's
-    ``idle_days``: the rule of :func:`pycrm.services.agenda.stale_deal_query`, which Today uses
+    ``idle_days``: the rule of :func:`pycrm.services.agenda.stale_deal_sql`, which Today uses
     too. None when no open stage has a limit.
     """
-    from pycrm.services.agenda import stale_deal_query
+    from pycrm.services.agenda import stale_deal_sql
 
     limits = [
         (sid, row.idle_days)
         for sid, row in stages.items()
         if row.kind == t.OPEN and row.idle_days is not None
     ]
-    query = stale_deal_query(limits, now, "sqlite" if is_sqlite(session) else "postgresql")
-    return None if query is None else query.limit(STALE_SHOWN)
+    query = stale_deal_sql(limits, now, "sqlite" if is_sqlite(session) else "postgresql")
+    if query is None:
+        return None
+    sql, params = query
+    return (
+        sa.text(f"{sql} LIMIT {STALE_SHOWN}")
+        .bindparams(**params)
+        .columns(sa.column("id", sa.Integer))
+    )

@@ -1,8 +1,8 @@
 """The day at a glance: meetings, promises due, deals closing, stale deals, birthdays, people going cold.
 
-Read on SQLAlchemy Core (:mod:`pycrm.tables`, :mod:`pycrm.services.views`) so `pycrm today`
-imports neither the models nor the ORM; every function takes a Core ``Connection`` or an ORM
-``Session`` (the Today screen passes one).
+SQL text run through :mod:`pycrm.services.sqltext` (as :mod:`pycrm.services.views`), so
+`pycrm today` on a SQLite file imports neither SQLAlchemy nor the models; every function takes a
+plain ``sqlite3`` connection, a Core ``Connection`` or an ORM ``Session`` (the Today screen).
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from pycrm import tables as t
-from pycrm.dbtypes import UTCDateTime
 from pycrm.services import views
-from pycrm.services.views import DealView, FollowUpView, OccurrenceView, dialect_name
+from pycrm.services.sqltext import bind_time, dialect, false, in_list, records, rows
+from pycrm.services.views import OPEN, DealView, FollowUpView, OccurrenceView
 
 if TYPE_CHECKING:
-    from pycrm.services.views import Queryable
+    from pycrm.services.sqltext import Queryable
 
 DEFAULT_CADENCE_DAYS = 30  # for people with open deals or a "vip" tag and no cadence of their own
 CLOSING_WITHIN_DAYS = 7
@@ -112,95 +109,95 @@ def stale_deal_ids(session: Queryable, now: datetime) -> list[int]:
     deals leave the database (turning 13,000 open deals' dates into Python objects to compare
     them cost ~0.5 s at 100k contacts).
     """
-    query = _stale_deal_query(session, now)
+    query = _stale_deal_sql(session, now)
     if query is None:
         return []
-    return [deal_id for (deal_id,) in session.execute(query)]
+    sql, params = query
+    return [int(deal_id) for (deal_id,) in rows(session, sql, params)]
 
 
 def first_stale_deal_ids(session: Queryable, now: datetime, limit: int) -> tuple[list[int], int]:
     """The first ``limit`` of :func:`stale_deal_ids` and how many there are in all (13,000 ids
     at 100k contacts cost ~0.2 s to fetch on PostgreSQL just to be counted)."""
-    query = _stale_deal_query(session, now)
+    query = _stale_deal_sql(session, now, counted=True)
     if query is None:
         return [], 0
-    rows = session.execute(query.add_columns(sa.func.count().over()).limit(limit)).all()
-    return [deal_id for deal_id, _ in rows], int(rows[0][1]) if rows else 0
+    sql, params = query
+    params["first"] = limit
+    found = rows(session, sql + " LIMIT :first", params)
+    return [int(deal_id) for deal_id, _ in found], int(found[0][1]) if found else 0
 
 
-def _stale_deal_query(session: Queryable, now: datetime) -> sa.Select[Any] | None:
-    """:func:`stale_deal_query` for the open stages with an idle limit, read from the database."""
-    s_t = t.stage
-    limits = session.execute(
-        sa.select(s_t.c.id, s_t.c.idle_days).where(
-            s_t.c.kind == t.OPEN, s_t.c.idle_days.is_not(None)
-        )
-    ).all()
-    return stale_deal_query([(sid, days) for sid, days in limits], now, dialect_name(session))
+def _stale_deal_sql(
+    session: Queryable, now: datetime, *, counted: bool = False
+) -> tuple[str, dict[str, Any]] | None:
+    """:func:`stale_deal_sql` for the open stages with an idle limit, read from the database."""
+    limits = rows(
+        session,
+        "SELECT id, idle_days FROM stage WHERE kind = :open AND idle_days IS NOT NULL",
+        {"open": OPEN},
+    )
+    return stale_deal_sql(
+        [(int(sid), int(days)) for sid, days in limits], now, dialect(session), counted=counted
+    )
 
 
-def stale_deal_query(
-    limits: Sequence[tuple[int, int]], now: datetime, dialect: str
-) -> sa.Select[Any] | None:
-    """The ids of open deals idle past their stage's limit, longest idle first: the one stale
-    rule, shared by Today and ``report pipeline``. ``limits`` are (stage id, idle days) of the
-    open stages that have one; None when there are none.
+def stale_deal_sql(
+    limits: Sequence[tuple[int, int]], now: datetime, kind: str, *, counted: bool = False
+) -> tuple[str, dict[str, Any]] | None:
+    """The ids of open deals idle past their stage's limit, longest idle first, as SQL text and
+    its parameters: the one stale rule, shared by Today and ``report pipeline``. ``limits`` are
+    (stage id, idle days) of the open stages that have one; None when there are none.
+    ``counted`` adds how many there are in all as a second column.
 
     The last activity (stage change, edit or linked interaction) is compared in SQL with one
     cut-off per stage (``now - idle_days``).
     """
     if not limits:
         return None
-    i_t, d_t = t.interaction, t.deal
-    column_type = d_t.c.updated_at.type
-    cutoff = sa.case(
-        {sid: sa.literal(now - timedelta(days=days), column_type) for sid, days in limits},
-        value=d_t.c.stage_id,
-    )
-    open_stages = d_t.c.stage_id.in_([sid for sid, _ in limits])
-    if dialect == "sqlite":
+    params: dict[str, Any] = {}
+    whens = []
+    for i, (sid, days) in enumerate(limits):
+        params[f"stale_stage_{i}"] = sid
+        params[f"stale_cutoff_{i}"] = bind_time(kind, now - timedelta(days=days))
+        whens.append(f"WHEN :stale_stage_{i} THEN :stale_cutoff_{i}")
+    cutoff = "CASE deal.stage_id " + " ".join(whens) + " END"
+    open_stages = "deal.stage_id IN (" + in_list("stale_open", [s for s, _ in limits], params) + ")"
+    total = ", count(*) OVER () AS total" if counted else ""
+    if kind == "sqlite":
         # Per open deal, its newest interaction is one probe of ix_interaction_deal_occurred and
         # its dates come from ix_deal_stage_activity (migration 0006): no wide deal row is read
         # (~40 ms at 100k contacts against ~85 ms for the grouped pass below).
         newest = (
-            sa.select(sa.func.max(i_t.c.occurred_at))
-            .where(i_t.c.deal_id == d_t.c.id)
-            .scalar_subquery()
+            "(SELECT max(interaction.occurred_at) FROM interaction"
+            " WHERE interaction.deal_id = deal.id)"
         )
         idle = (
-            sa.select(
-                d_t.c.id,
-                sa.func.max(
-                    d_t.c.stage_entered_at,
-                    d_t.c.updated_at,
-                    sa.func.coalesce(newest, d_t.c.stage_entered_at),
-                ).label("last"),
-                cutoff.label("cutoff"),
-            )
-            .where(open_stages)
-            .subquery()
+            "SELECT deal.id AS id, max(deal.stage_entered_at, deal.updated_at,"
+            f" coalesce({newest}, deal.stage_entered_at)) AS last, {cutoff} AS cutoff"
+            f" FROM deal WHERE {open_stages}"
         )
-        return (
-            sa.select(idle.c.id)
-            .where(idle.c.last < idle.c.cutoff)
-            .order_by(idle.c.last, idle.c.id.desc())
+        sql = (
+            f"SELECT idle.id{total} FROM ({idle}) AS idle WHERE idle.last < idle.cutoff"
+            " ORDER BY idle.last, idle.id DESC"
         )
+        return sql, params
     # One grouped pass over interactions (a correlated subquery per deal took 8 s on a freshly
     # loaded PostgreSQL database without statistics).
     last_activity = (
-        sa.select(i_t.c.deal_id, sa.func.max(i_t.c.occurred_at).label("at"))
-        .where(i_t.c.deal_id.is_not(None))
-        .group_by(i_t.c.deal_id)
-        .subquery()
+        "SELECT interaction.deal_id AS deal_id, max(interaction.occurred_at) AS at"
+        " FROM interaction WHERE interaction.deal_id IS NOT NULL GROUP BY interaction.deal_id"
     )
-    touched = sa.func.coalesce(last_activity.c.at, d_t.c.stage_entered_at)
-    last = sa.func.greatest(d_t.c.stage_entered_at, d_t.c.updated_at, touched)
-    return (
-        sa.select(d_t.c.id)
-        .outerjoin(last_activity, last_activity.c.deal_id == d_t.c.id)
-        .where(open_stages, last < cutoff)
-        .order_by(last, d_t.c.id.desc())
+    last = (
+        "greatest(deal.stage_entered_at, deal.updated_at,"
+        " coalesce(last_activity.at, deal.stage_entered_at))"
     )
+    sql = (
+        f"SELECT deal.id{total} FROM deal LEFT OUTER JOIN ({last_activity}) AS last_activity"
+        f" ON last_activity.deal_id = deal.id WHERE {open_stages} AND {last} < {cutoff}"
+        f" ORDER BY {last}, deal.id DESC"
+    )
+    return sql, params
 
 
 def stale_deals(session: Queryable, now: datetime) -> list[DealView]:
@@ -223,30 +220,33 @@ def birthdays(
     days_by_month: dict[int, list[int]] = {}
     for month, day_of_month in sorted(wanted):
         days_by_month.setdefault(month, []).append(day_of_month)
-    c_t = t.contact
     # Only this week's (month, day) pairs leave the database: the month alone sent ~3,400 rows
     # through Python at 100k contacts to keep a few hundred.
-    rows = session.execute(
-        sa.select(
-            c_t.c.id, c_t.c.display_name, c_t.c.birth_year, c_t.c.birth_month, c_t.c.birth_day
-        ).where(
-            sa.or_(
-                *(
-                    sa.and_(c_t.c.birth_month == month, c_t.c.birth_day.in_(days))
-                    for month, days in days_by_month.items()
-                )
-            ),
-            c_t.c.archived == sa.false(),
-        )
-    ).all()
+    params: dict[str, Any] = {}
+    terms = []
+    for i, (month, days) in enumerate(days_by_month.items()):
+        params[f"month_{i}"] = month
+        listed = in_list(f"day_{i}", days, params)
+        terms.append(f"contact.birth_month = :month_{i} AND contact.birth_day IN ({listed})")
+    found = rows(
+        session,
+        "SELECT contact.id, contact.display_name, contact.birth_year, contact.birth_month,"
+        " contact.birth_day FROM contact WHERE ("
+        + " OR ".join(f"({term})" for term in terms)
+        + f") AND contact.archived = {false(dialect(session))}",
+        params,
+    )
     out = []
-    for cid, name, year, month, bday in rows:
+    for cid, name, year, month, bday in found:
         when = pairs.get((month, bday))
         if when is None and month == 2 and bday == 29:
             when = pairs.get((3, 1)) if (2, 28) in pairs and (3, 1) in pairs else None
         if when is not None:
             out.append(Birthday(cid, name, when, when.year - year if year else None))
     return sorted(out, key=lambda b: (b.day, b.name))
+
+
+_SINCE = "coalesce(contact.last_touch_at, contact.created_at)"
 
 
 def due_touch(session: Queryable, now: datetime, *, limit: int = 50) -> tuple[list[DueTouch], int]:
@@ -256,51 +256,41 @@ def due_touch(session: Queryable, now: datetime, *, limit: int = 50) -> tuple[li
     A contact's own cadence counts; people with open deals or a ``vip`` tag default to 30 days.
     Do-not-contact and archived people never appear.
     """
-    c_t, d_t, s_t = t.contact, t.deal, t.stage
-    tag_t, link = t.tag, t.contact_tag
-    open_deal_people = (
-        sa.select(d_t.c.contact_id)
-        .join(s_t, s_t.c.id == d_t.c.stage_id)
-        .where(s_t.c.kind == t.OPEN, d_t.c.contact_id.is_not(None))
-    )
-    vip_people = (
-        sa.select(link.c.contact_id)
-        .join(tag_t, tag_t.c.id == link.c.tag_id)
-        .where(tag_t.c.name_key == "vip")
-    )
+    kind = dialect(session)
+    params: dict[str, Any] = {"open": OPEN, "vip": "vip", "limit": limit}
     # The last touch is a column kept by triggers on interaction (migration 0005).
-    since = sa.func.coalesce(c_t.c.last_touch_at, c_t.c.created_at)
-    cadence = sa.func.coalesce(c_t.c.cadence_days, DEFAULT_CADENCE_DAYS)
-    reachable = (c_t.c.archived == sa.false(), c_t.c.do_not_contact == sa.false())
-    followed = sa.or_(c_t.c.id.in_(open_deal_people), c_t.c.id.in_(vip_people))
-    if dialect_name(session) == "sqlite":
-        return _due_touch_sqlite(session, now, limit, since, reachable, followed)
-    is_due = (
-        *reachable,
-        since < sa.literal(now, UTCDateTime) - sa.func.make_interval(0, 0, 0, cadence),
-        sa.or_(c_t.c.cadence_days.is_not(None), followed),
+    reachable = f"contact.archived = {false(kind)} AND contact.do_not_contact = {false(kind)}"
+    followed = (
+        "(contact.id IN (SELECT deal.contact_id FROM deal JOIN stage ON stage.id = deal.stage_id"
+        " WHERE stage.kind = :open AND deal.contact_id IS NOT NULL)"
+        " OR contact.id IN (SELECT contact_tag.contact_id FROM contact_tag"
+        " JOIN tag ON tag.id = contact_tag.tag_id WHERE tag.name_key = :vip))"
     )
-    elapsed = _elapsed_days("postgresql", now, since)
-    overdue = (elapsed - cadence).label("overdue")
-    rows = session.execute(
-        sa.select(
-            c_t.c.id, c_t.c.display_name, cadence.label("cadence"), c_t.c.last_touch_at,
-            elapsed.label("elapsed"), overdue, sa.func.count().over().label("total"),
-        )
-        .where(*is_due)
-        .order_by(overdue.desc(), c_t.c.display_name)
-        .limit(limit)
-    ).all()  # fmt: skip
-    return _due_rows(rows), int(rows[0][-1]) if rows else 0
+    if kind == "sqlite":
+        return _due_touch_sqlite(session, now, limit, reachable, followed, params)
+    params["now"] = bind_time(kind, now)
+    cadence = f"coalesce(contact.cadence_days, {DEFAULT_CADENCE_DAYS})"
+    elapsed = _elapsed_days(kind, _SINCE)
+    found = records(
+        session,
+        f"SELECT contact.id, contact.display_name, {cadence} AS cadence, contact.last_touch_at,"
+        f" {elapsed} AS elapsed, {elapsed} - {cadence} AS overdue, count(*) OVER () AS total"
+        f" FROM contact WHERE {reachable}"
+        f" AND {_SINCE} < :now - make_interval(0, 0, 0, {cadence})"
+        f" AND (contact.cadence_days IS NOT NULL OR {followed})"
+        " ORDER BY overdue DESC, contact.display_name LIMIT :limit",
+        params,
+    )
+    return _due_rows(found), int(found[0][-1]) if found else 0
 
 
 def _due_touch_sqlite(
     session: Queryable,
     now: datetime,
     limit: int,
-    since: Any,
-    reachable: tuple[Any, ...],
-    followed: Any,
+    reachable: str,
+    followed: str,
+    params: dict[str, Any],
 ) -> tuple[list[DueTouch], int]:
     """:func:`due_touch` on SQLite: one pass per cadence through ix_contact_due (migration 0006).
 
@@ -311,67 +301,72 @@ def _due_touch_sqlite(
     over everyone counted and ranked them in ~150 ms at 100k contacts; this takes ~50.)
     Dates are text here: each cadence's cut-off date is computed once, in Python.
     """
-    c_t = t.contact
-    cadences = sorted(
-        {int(d) for (d,) in session.execute(sa.select(c_t.c.cadence_days).distinct()) if d}
-    )
-    groups: list[tuple[int, tuple[Any, ...]]] = [
-        (
-            DEFAULT_CADENCE_DAYS,
-            (c_t.c.cadence_days.is_(None), followed),
-        ),
-        *((days, (c_t.c.cadence_days == days,)) for days in cadences),
+    kind = "sqlite"
+    # The reachable people's cadences, one probe of ix_contact_due each (a DISTINCT over every
+    # contact read the whole table: ~18 ms at 100k contacts).
+    cadences = sorted({int(d) for (d,) in rows(session, _CADENCES) if d})
+    groups: list[tuple[int, str, str]] = [
+        (DEFAULT_CADENCE_DAYS, "contact.cadence_days IS NULL", f" AND {followed}"),
+        *((days, f"contact.cadence_days = :cadence_{i}", "") for i, days in enumerate(cadences)),
     ]
+    for i, days in enumerate(cadences):
+        params[f"cadence_{i}"] = days
 
-    def due(days: int, only: tuple[Any, ...]) -> tuple[Any, ...]:
-        cutoff = sa.literal(now - timedelta(days=days), UTCDateTime)
-        return (*reachable, *only[:1], since < cutoff, *only[1:])
+    def due(n: int) -> str:
+        days, only, rest = groups[n]
+        params[f"cutoff_{n}"] = bind_time(kind, now - timedelta(days=days))
+        params[f"days_{n}"] = days
+        return f"{reachable} AND {only} AND {_SINCE} < :cutoff_{n}{rest}"
 
     firsts = [
-        sa.select(
-            c_t.c.id, c_t.c.display_name.label("name"), sa.literal(days).label("cadence"),
-            c_t.c.last_touch_at, since.label("since"),
-        )
-        .where(*due(days, only))
-        .order_by(since, c_t.c.display_name)
-        .limit(limit)
-        .subquery()
-        for days, only in groups
-    ]  # fmt: skip
+        f"SELECT * FROM (SELECT contact.id AS id, contact.display_name AS name,"
+        f" :days_{n} AS cadence, contact.last_touch_at AS last_touch_at, {_SINCE} AS since"
+        f" FROM contact WHERE {due(n)} ORDER BY {_SINCE}, contact.display_name LIMIT :limit)"
+        for n in range(len(groups))
+    ]
     # SQLite does not take ORDER BY/LIMIT in a compound's members: each is read from a subquery.
-    candidates = sa.union_all(*(sa.select(first) for first in firsts)).subquery()
-    elapsed = _elapsed_days("sqlite", now, candidates.c.since)
-    overdue = (elapsed - candidates.c.cadence).label("overdue")
-    rows = session.execute(
-        sa.select(
-            candidates.c.id, candidates.c.name, candidates.c.cadence, candidates.c.last_touch_at,
-            elapsed.label("elapsed"), overdue,
-        )
-        .order_by(overdue.desc(), candidates.c.name)
-        .limit(limit)
-    ).all()  # fmt: skip
-    if len(rows) < limit:
-        return _due_rows(rows), len(rows)  # all of them came back: nothing to count
-    counts = sa.select(
-        *(sa.select(sa.func.count()).where(*due(days, only)).scalar_subquery()
-          for days, only in groups)
-    )  # fmt: skip
-    return _due_rows(rows), sum(int(n or 0) for n in session.execute(counts).one())
+    candidates = " UNION ALL ".join(firsts)
+    params["now"] = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    elapsed = _elapsed_days(kind, "c.since")
+    found = records(
+        session,
+        f"SELECT c.id, c.name, c.cadence, c.last_touch_at, {elapsed} AS elapsed,"
+        f" ({elapsed}) - c.cadence AS overdue FROM ({candidates}) AS c"
+        " ORDER BY overdue DESC, c.name LIMIT :limit",
+        params,
+    )
+    if len(found) < limit:
+        return _due_rows(found), len(found)  # all of them came back: nothing to count
+    counts = ", ".join(f"(SELECT count(*) FROM contact WHERE {due(n)})" for n in range(len(groups)))
+    (totals,) = rows(session, f"SELECT {counts}", params)
+    return _due_rows(found), sum(int(n or 0) for n in totals)
 
 
-def _due_rows(rows: Sequence[Any]) -> list[DueTouch]:
+_CADENCES = """
+WITH RECURSIVE cadence(days) AS (
+  SELECT min(cadence_days) FROM contact
+  WHERE archived = 0 AND do_not_contact = 0 AND cadence_days IS NOT NULL
+  UNION ALL
+  SELECT (SELECT min(cadence_days) FROM contact
+          WHERE archived = 0 AND do_not_contact = 0 AND cadence_days > cadence.days)
+  FROM cadence WHERE cadence.days IS NOT NULL
+) SELECT days FROM cadence WHERE days IS NOT NULL
+"""
+
+
+def _due_rows(found: Sequence[Any]) -> list[DueTouch]:
     return [
         DueTouch(
             contact_id=cid, name=name, cadence_days=int(days), last_interaction_at=last_at,
             days_since=int(elapsed) if last_at is not None else None, overdue_days=int(over),
         )
-        for cid, name, days, last_at, elapsed, over, *_total in rows
+        for cid, name, days, last_at, elapsed, over, *_total in found
     ]  # fmt: skip
 
 
-def _elapsed_days(dialect: str, now: datetime, since: Any) -> Any:
-    """Days from ``since`` to ``now`` as a float, in SQL."""
-    if dialect == "sqlite":
-        now_text = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        return sa.func.julianday(now_text) - sa.func.julianday(since)
-    return sa.func.extract("epoch", sa.literal(now) - since) / 86400.0
+def _elapsed_days(kind: str, since: str) -> str:
+    """Days from ``since`` to ``:now`` as a float, in SQL (``:now`` is naive UTC text on
+    SQLite, a timestamptz on PostgreSQL)."""
+    if kind == "sqlite":
+        return f"julianday(:now) - julianday({since})"
+    return f"extract(epoch FROM :now - {since}) / 86400.0"

@@ -428,10 +428,10 @@ def list_contacts(
     elif sort == "value":
         from pycrm.services import views
 
-        where = views.contact_filters(
-            include_archived=include_archived, tag_id=tid, company_id=company_id
-        )
-        ids = views.contact_ids_by_value(session, where, limit=limit, offset=offset)
+        ids = views.contact_ids_by_value(
+            session, include_archived=include_archived, tag_id=tid, company_id=company_id,
+            limit=limit, offset=offset,
+        )  # fmt: skip
         found: dict[int | None, m.Contact] = {}
         for start in range(0, len(ids), views.CHUNK):
             chunk = ids[start : start + views.CHUNK]

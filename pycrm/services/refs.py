@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
 from pycrm.services.errors import Ambiguous, Candidate, NotFound
 from pycrm.services.search import search
+from pycrm.services.sqltext import rows
 from pycrm.services.text import fold
 
-if TYPE_CHECKING:  # quick commands resolve REFs on a Core connection, without the ORM
-    from sqlalchemy.orm import Session
-
-    Queryable = Session | sa.Connection
+if TYPE_CHECKING:  # quick commands resolve REFs on a plain sqlite3 or Core connection
+    from pycrm.services.sqltext import Queryable
 
 _TABLE = {"contact": "contact", "company": "company", "deal": "deal"}
 
@@ -22,22 +19,18 @@ def _by_id(session: Queryable, kind: str, ref: str) -> int | None:
     text = ref.strip().lstrip("#")
     if not text.isdigit():
         return None
-    found = session.execute(
-        sa.text(f"SELECT id FROM {_TABLE[kind]} WHERE id = :i"), {"i": int(text)}
-    ).first()
-    if found is None:
+    found = rows(session, f"SELECT id FROM {_TABLE[kind]} WHERE id = :i", {"i": int(text)})
+    if not found:
         raise NotFound(kind, ref)
-    return int(found[0])
+    return int(found[0][0])
 
 
 def _by_uuid(session: Queryable, kind: str, ref: str) -> int | None:
     text = ref.strip().lower()
     if len(text) != 36 or text.count("-") != 4:
         return None
-    found = session.execute(
-        sa.text(f"SELECT id FROM {_TABLE[kind]} WHERE uuid = :u"), {"u": text}
-    ).first()
-    return int(found[0]) if found else None
+    found = rows(session, f"SELECT id FROM {_TABLE[kind]} WHERE uuid = :u", {"u": text})
+    return int(found[0][0]) if found else None
 
 
 def resolve(session: Queryable, kind: str, ref: str) -> int:
@@ -59,8 +52,9 @@ def resolve(session: Queryable, kind: str, ref: str) -> int:
     if kind == "contact" and "@" in ref:
         ids = [
             int(r[0])
-            for r in session.execute(
-                sa.text("SELECT DISTINCT contact_id FROM contact_email WHERE email_key = :e"),
+            for r in rows(
+                session,
+                "SELECT DISTINCT contact_id FROM contact_email WHERE email_key = :e",
                 {"e": ref.lower().removeprefix("mailto:")},
             )
         ]

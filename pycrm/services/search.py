@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,10 @@ if TYPE_CHECKING:  # the ORM costs ~0.1 s to import; `pycrm find` does not need 
     # a plain sqlite3 connection (pycrm.dbfile.open_sqlite_reader): SQLAlchemy is then never
     # imported, ~0.4 s of the command. So every statement here is SQL text with :name
     # parameters, which both run alike (tests/services/test_search_plain_sqlite.py).
-    Queryable = Session | sa.Connection | sqlite3.Connection
+    from pycrm.services.sqltext import Queryable
 
+from pycrm.services.sqltext import dialect, is_psycopg
+from pycrm.services.sqltext import rows as _rows
 from pycrm.services.text import fold
 
 KINDS = ("contact", "company", "deal")
@@ -66,28 +68,17 @@ def _engine(session: Session | sa.Connection) -> sa.Engine:
 
 
 def _dialect(session: Queryable) -> str:
-    if isinstance(session, sqlite3.Connection):
-        return "sqlite"
-    return _engine(session).dialect.name
+    return dialect(session)
 
 
 def _database_key(session: Queryable) -> str:
     """Which database ``session`` reads, for caches."""
     if isinstance(session, sqlite3.Connection):
         return "sqlite:///" + str(session.execute("PRAGMA database_list").fetchone()[2])
-    return str(_engine(session).url)
-
-
-def _rows(
-    session: Queryable, sql: str, params: Mapping[str, object] | None = None
-) -> list[Sequence[Any]]:
-    """The rows of one SQL statement with ``:name`` parameters, on any :data:`Queryable`."""
-    if isinstance(session, sqlite3.Connection):
-        return session.execute(sql, params or {}).fetchall()
-    import sqlalchemy as sa
-
-    result = session.execute(sa.text(sql), params or {})
-    return list(result.all()) if result.returns_rows else []
+    if is_psycopg(session):
+        info = session.info  # type: ignore[union-attr]
+        return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+    return str(_engine(session).url)  # type: ignore[arg-type]
 
 
 def fts_match_expression(tokens: Sequence[str]) -> str:

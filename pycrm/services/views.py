@@ -1,14 +1,14 @@
-"""Read-only views on plain SQLAlchemy Core: the look-ups behind `contact list`, `contact show`
-and `today`.
+"""Read-only views in SQL text: the look-ups behind `contact list`, `contact show` and `today`.
 
-Importing ``pycrm.models`` (SQLModel and pydantic), configuring the ORM mappers and running ORM
-queries cost a quick command most of a second at 100k contacts (issue 8, figure 3). These
-functions read the same rows through the Core tables of :mod:`pycrm.tables`, on a Core
-``Connection`` (``Database.connect()``) or an ORM ``Session`` alike, and return views with the
-attributes of the ORM services' summaries (``ContactSummary``, ``DealSummary``,
-``FollowUpSummary``, ``Occurrence``), so the CLI's serialisers and tables print them unchanged.
-The record inside each view is a Core ``Row``: its attributes are the table's column names (a
-joined row also carries the linked names, labelled so they never shadow a column).
+Importing ``pycrm.models`` (SQLModel and pydantic) and SQLAlchemy itself costs a quick command
+most of its 0.5 s budget at 100k contacts (issue 8, figure 3). So these functions are SQL text
+run through :mod:`pycrm.services.sqltext`: on a plain ``sqlite3`` connection
+(:func:`pycrm.dbfile.open_sqlite_reader`, the quick commands on a SQLite file), a Core
+``Connection`` or an ORM ``Session`` alike. They return views with the attributes of the ORM
+services' summaries (``ContactSummary``, ``DealSummary``, ``FollowUpSummary``, ``Occurrence``),
+so the CLI's serialisers and tables print them unchanged. The record inside each view has the
+table's column names as attributes (a joined row also carries the linked names, labelled so
+they never shadow a column), typed as :mod:`pycrm.tables` types them.
 
 Each query mirrors its ORM counterpart in :mod:`pycrm.services.contacts`, ``deals``,
 ``followups``, ``meetings`` and ``interactions`` (same filters, same order, ties broken the same
@@ -22,28 +22,82 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from pycrm import tables as t
 from pycrm.services import recurrence
 from pycrm.services.errors import NotFound, ValidationError
+from pycrm.services.sqltext import (
+    CHUNK,
+    Record,
+    bind_day,
+    bind_time,
+    dialect,
+    false,
+    in_list,
+    records,
+    rows,
+    scalar,
+)
 from pycrm.services.text import fold
 
-if TYPE_CHECKING:  # the ORM costs ~0.1 s to import; the quick commands do not need it
-    from sqlalchemy.orm import Session
+if TYPE_CHECKING:
+    from pycrm.services.sqltext import Queryable
 
-    Queryable = Session | sa.Connection
+__all__ = ["CHUNK", "Record"]
 
-Record = sa.Row[Any]  # one table row; its attributes are the column names
+# Stage kinds (pycrm.models.StageKind values).
+OPEN, WON, LOST = "open", "won", "lost"
 
-CHUNK = 900  # ids per IN (…) list: under SQLite's old 999-parameter limit
+# The columns of the records these views return, as :mod:`pycrm.tables` lists them (a test
+# checks): ``SELECT *`` would also bring what PostgreSQL's search indexes keep in the tables.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "contact": (
+        "id", "uuid", "created_at", "updated_at", "display_name", "name_key", "given_name",
+        "family_name", "title", "company_id", "address_street", "address_city",
+        "address_region", "address_postcode", "address_country", "birth_year", "birth_month",
+        "birth_day", "notes", "preferred_channel", "source", "campaign", "language",
+        "best_time", "do_not_contact", "cadence_days", "custom_fields", "archived",
+        "last_touch_at",
+    ),
+    "deal": (
+        "id", "uuid", "created_at", "updated_at", "title", "contact_id", "company_id",
+        "amount", "currency", "stage_id", "probability", "expected_close", "original_close",
+        "stage_entered_at", "closed_at", "lost_reason", "source", "next_step",
+        "next_step_date", "notes",
+    ),
+    "followup": (
+        "id", "uuid", "created_at", "updated_at", "what", "due_at", "done_at",
+        "snoozed_until", "priority", "contact_id", "deal_id", "rrule", "notes",
+    ),
+    "meeting": (
+        "id", "uuid", "created_at", "updated_at", "title", "starts_at", "ends_at", "all_day",
+        "timezone", "location", "notes", "rrule", "exdates", "deal_id",
+    ),
+    "interaction": (
+        "id", "uuid", "created_at", "updated_at", "type", "direction", "occurred_at",
+        "summary", "body", "contact_id", "company_id", "deal_id",
+    ),
+}  # fmt: skip
+
+
+def columns(table: str, alias: str | None = None) -> str:
+    """``alias.id, alias.uuid, …`` for a record's columns."""
+    prefix = alias or table
+    return ", ".join(f"{prefix}.{name}" for name in COLUMNS[table])
 
 
 def dialect_name(db: Queryable) -> str:
-    """``sqlite`` or ``postgresql``, for a Core connection or an ORM session."""
-    if isinstance(db, sa.Connection):
-        return db.dialect.name
-    return db.get_bind().dialect.name
+    """``sqlite`` or ``postgresql``, for any connection the views read through."""
+    return dialect(db)
+
+
+def _limit(kind: str, limit: int | None, offset: int, params: dict[str, Any]) -> str:
+    """`` LIMIT … OFFSET …`` (SQLite needs a LIMIT before an OFFSET: -1 is none)."""
+    if limit is None and not offset:
+        return ""
+    params["offset"] = offset
+    if limit is None:
+        return " LIMIT -1 OFFSET :offset" if kind == "sqlite" else " OFFSET :offset"
+    params["limit"] = limit
+    return " LIMIT :limit OFFSET :offset"
 
 
 # --- contacts -------------------------------------------------------------------------------
@@ -53,7 +107,7 @@ def dialect_name(db: Queryable) -> str:
 class ContactView:
     """A contact with the names of what it links to (the attributes of ``ContactSummary``)."""
 
-    contact: Any  # a Core row here; an ORM Contact when contacts.summarize asks
+    contact: Any  # a record here; an ORM Contact when contacts.summarize asks
     company_name: str | None = None
     emails: list[tuple[str, str | None]] = field(default_factory=list)
     phones: list[tuple[str, str | None]] = field(default_factory=list)
@@ -64,10 +118,12 @@ class ContactView:
 
 def contact_record(db: Queryable, contact_id: int) -> Record:
     """A contact's row by id, or NotFound."""
-    row = db.execute(sa.select(t.contact).where(t.contact.c.id == contact_id)).first()
-    if row is None:
+    found = records(
+        db, f"SELECT {columns('contact')} FROM contact WHERE contact.id = :id", {"id": contact_id}
+    )
+    if not found:
         raise NotFound("contact", contact_id)
-    return row
+    return found[0]
 
 
 def contact_view(db: Queryable, contact_id: int) -> ContactView:
@@ -80,7 +136,7 @@ def summarize_contacts(db: Queryable, contacts: Sequence[Any]) -> list[ContactVi
 
     ``contacts`` are rows or ORM contacts alike (only ``id`` and ``company_id`` are read);
     ``contacts.summarize`` wraps this for the ORM."""
-    if dialect_name(db) == "postgresql":
+    if dialect(db) == "postgresql":
         return _summarize_contacts_pg(db, contacts)
     return _summarize_contacts_by_table(db, contacts)
 
@@ -96,50 +152,53 @@ def _summarize_contacts_by_table(db: Queryable, contacts: Sequence[Any]) -> list
     last: dict[int, datetime] = {}
     value: dict[int, dict[str, int]] = {}
     company_ids = sorted({c.company_id for c in contacts if c.company_id})
-    e_t, p_t, i_t = t.contact_email, t.contact_phone, t.interaction
-    tag_t, link, d_t, s_t = t.tag, t.contact_tag, t.deal, t.stage
     for start in range(0, max(len(ids), len(company_ids)), CHUNK):
         chunk = ids[start : start + CHUNK]
         cchunk = company_ids[start : start + CHUNK]
         if cchunk:
-            companies.update(
-                (cid, name)
-                for cid, name in db.execute(
-                    sa.select(t.company.c.id, t.company.c.name).where(t.company.c.id.in_(cchunk))
-                )
-            )
+            params: dict[str, Any] = {}
+            sql = f"SELECT id, name FROM company WHERE id IN ({in_list('c', cchunk, params)})"
+            companies.update((cid, name) for cid, name in rows(db, sql, params))
         if not chunk:
             continue
-        for cid, email, label in db.execute(
-            sa.select(e_t.c.contact_id, e_t.c.email, e_t.c.label)
-            .where(e_t.c.contact_id.in_(chunk))
-            .order_by(e_t.c.contact_id, e_t.c.position)
+        params = {"won": WON}
+        listed = in_list("i", chunk, params)
+        for cid, email, label in rows(
+            db,
+            "SELECT contact_id, email, label FROM contact_email"
+            f" WHERE contact_id IN ({listed}) ORDER BY contact_id, position",
+            params,
         ):
             emails.setdefault(cid, []).append((email, label))
-        for cid, number, label in db.execute(
-            sa.select(p_t.c.contact_id, p_t.c.number, p_t.c.label)
-            .where(p_t.c.contact_id.in_(chunk))
-            .order_by(p_t.c.contact_id, p_t.c.position)
+        for cid, number, label in rows(
+            db,
+            "SELECT contact_id, number, label FROM contact_phone"
+            f" WHERE contact_id IN ({listed}) ORDER BY contact_id, position",
+            params,
         ):
             phones.setdefault(cid, []).append((number, label))
-        for cid, name in db.execute(
-            sa.select(link.c.contact_id, tag_t.c.name)
-            .join(tag_t, tag_t.c.id == link.c.tag_id)
-            .where(link.c.contact_id.in_(chunk))
-            .order_by(tag_t.c.name)
+        for cid, name in rows(
+            db,
+            "SELECT contact_tag.contact_id, tag.name FROM contact_tag"
+            " JOIN tag ON tag.id = contact_tag.tag_id"
+            f" WHERE contact_tag.contact_id IN ({listed}) ORDER BY tag.name",
+            params,
         ):
             tags.setdefault(cid, []).append(name)
-        for cid, at in db.execute(
-            sa.select(i_t.c.contact_id, sa.func.max(i_t.c.occurred_at))
-            .where(i_t.c.contact_id.in_(chunk))
-            .group_by(i_t.c.contact_id)
+        for row in records(
+            db,
+            "SELECT contact_id, max(occurred_at) AS occurred_at FROM interaction"
+            f" WHERE contact_id IN ({listed}) GROUP BY contact_id",
+            params,
         ):
-            last[cid] = at
-        for cid, currency, total in db.execute(
-            sa.select(d_t.c.contact_id, d_t.c.currency, sa.func.sum(d_t.c.amount))
-            .join(s_t, s_t.c.id == d_t.c.stage_id)
-            .where(d_t.c.contact_id.in_(chunk), s_t.c.kind == t.WON)
-            .group_by(d_t.c.contact_id, d_t.c.currency)
+            last[row.contact_id] = row.occurred_at
+        for cid, currency, total in rows(
+            db,
+            "SELECT deal.contact_id, deal.currency, sum(deal.amount) FROM deal"
+            " JOIN stage ON stage.id = deal.stage_id"
+            f" WHERE deal.contact_id IN ({listed}) AND stage.kind = :won"
+            " GROUP BY deal.contact_id, deal.currency",
+            params,
         ):
             value.setdefault(cid, {})[currency] = int(total or 0)
     return [
@@ -159,9 +218,9 @@ def _summarize_contacts_by_table(db: Queryable, contacts: Sequence[Any]) -> list
 # Everything summarize_contacts attaches, for a list of contacts, in one PostgreSQL statement:
 # six look-ups were six round trips, each planned anew in a one-shot command (`contact list`
 # spent ~40 ms of its start-up on them). Each list keeps the order of the look-up it replaces;
-# e-mails and phones come as [text, label] pairs so one sort orders both.
-_PG_SUMMARY = sa.text(
-    """
+# e-mails and phones come as [text, label] pairs so one sort orders both. The last touch is
+# labelled ``occurred_at`` so it comes back as the interaction's time does (aware, UTC).
+_PG_SUMMARY = """
 SELECT x.id,
   (SELECT co.name::text FROM company co WHERE co.id = x.company_id) AS company_name,
   ARRAY(SELECT ARRAY[e.email::text, e.label::text] FROM contact_email e
@@ -170,22 +229,12 @@ SELECT x.id,
         WHERE p.contact_id = x.id ORDER BY p.position) AS phones,
   ARRAY(SELECT g.name::text FROM contact_tag ct JOIN tag g ON g.id = ct.tag_id
         WHERE ct.contact_id = x.id ORDER BY g.name) AS tags,
-  (SELECT max(i.occurred_at) FROM interaction i WHERE i.contact_id = x.id) AS last_at,
+  (SELECT max(i.occurred_at) FROM interaction i WHERE i.contact_id = x.id) AS occurred_at,
   (SELECT json_object_agg(v.currency, v.total ORDER BY v.currency) FROM (
      SELECT d.currency, sum(d.amount) AS total FROM deal d JOIN stage s ON s.id = d.stage_id
      WHERE d.contact_id = x.id AND s.kind = :won GROUP BY d.currency) AS v) AS won
 FROM unnest(CAST(:ids AS integer[]), CAST(:company_ids AS integer[])) AS x(id, company_id)
 """
-).columns(
-    sa.column("id", sa.Integer),
-    sa.column("company_name", sa.String),
-    sa.column("emails"),
-    sa.column("phones"),
-    sa.column("tags"),
-    # The type the interaction table's column has, so the time comes back as the look-up's did.
-    sa.column("last_at", t.interaction.c.occurred_at.type),
-    sa.column("won"),
-)
 
 
 def _summarize_contacts_pg(db: Queryable, contacts: Sequence[Any]) -> list[ContactView]:
@@ -196,9 +245,9 @@ def _summarize_contacts_pg(db: Queryable, contacts: Sequence[Any]) -> list[Conta
         params = {
             "ids": [c.id for c in chunk],
             "company_ids": [c.company_id for c in chunk],
-            "won": t.WON,
+            "won": WON,
         }
-        found.update((row.id, row) for row in db.execute(_PG_SUMMARY, params))
+        found.update((row.id, row) for row in records(db, _PG_SUMMARY, params))
     views = []
     for c in contacts:
         row = found[c.id]
@@ -209,7 +258,7 @@ def _summarize_contacts_pg(db: Queryable, contacts: Sequence[Any]) -> list[Conta
                 emails=[(email, label) for email, label in row.emails],
                 phones=[(number, label) for number, label in row.phones],
                 tags=list(row.tags),
-                last_interaction_at=row.last_at,
+                last_interaction_at=row.occurred_at,
                 lifetime_value={k: int(v or 0) for k, v in (row.won or {}).items()},
             )
         )
@@ -218,7 +267,8 @@ def _summarize_contacts_pg(db: Queryable, contacts: Sequence[Any]) -> list[Conta
 
 def tag_id(db: Queryable, name: str) -> int | None:
     """The id of a tag by name (ignoring case and accents), or None."""
-    return db.execute(sa.select(t.tag.c.id).where(t.tag.c.name_key == fold(name))).scalar()
+    found = scalar(db, "SELECT id FROM tag WHERE name_key = :key", {"key": fold(name)})
+    return None if found is None else int(found)
 
 
 def list_contacts(
@@ -233,90 +283,107 @@ def list_contacts(
 ) -> list[ContactView]:
     """People filtered by tag / company, sorted by ``name``, ``recent`` (last touch) or ``value``
     (as ``contacts.list_contacts``)."""
-    c = t.contact
+    if sort not in ("name", "recent", "value"):
+        raise ValidationError("sort", f"{sort!r} is not one of: name, recent, value")
     tid = None
     if tag:
         tid = tag_id(db, tag)
         if tid is None:
             return []
-    where = contact_filters(include_archived=include_archived, tag_id=tid, company_id=company_id)
     if sort == "value":
-        ids = contact_ids_by_value(db, where, limit=limit, offset=offset)
+        ids = contact_ids_by_value(
+            db, include_archived=include_archived, tag_id=tid, company_id=company_id,
+            limit=limit, offset=offset,
+        )  # fmt: skip
         found: dict[int, Any] = {}
         for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            found.update((row.id, row) for row in db.execute(sa.select(c).where(c.c.id.in_(chunk))))
+            params: dict[str, Any] = {}
+            listed = in_list("i", ids[start : start + CHUNK], params)
+            sql = f"SELECT {columns('contact')} FROM contact WHERE contact.id IN ({listed})"
+            found.update((row.id, row) for row in records(db, sql, params))
         return summarize_contacts(db, [found[i] for i in ids])
-    query = sa.select(c).where(*where)
+    kind = dialect(db)
+    params = {}
+    where = _contact_where(kind, include_archived, tid, company_id, params)
     if sort == "recent":
-        query = query.order_by(c.c.last_touch_at.desc().nulls_last(), c.c.display_name)
-    elif sort == "name":
-        query = query.order_by(c.c.name_key, c.c.id)
+        order = "contact.last_touch_at DESC NULLS LAST, contact.display_name"
     else:
-        raise ValidationError("sort", f"{sort!r} is not one of: name, recent, value")
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    return summarize_contacts(db, db.execute(query).all())
+        order = "contact.name_key, contact.id"
+    page = "" if limit is None else _limit(kind, limit, offset, params)
+    sql = f"SELECT {columns('contact')} FROM contact{where} ORDER BY {order}{page}"
+    return summarize_contacts(db, records(db, sql, params))
 
 
-def contact_filters(
-    *, include_archived: bool, tag_id: int | None, company_id: int | None
-) -> list[sa.ColumnElement[bool]]:
-    """The WHERE terms of a contact list: not archived, has the tag, works at the company."""
-    c, link = t.contact, t.contact_tag
-    where: list[sa.ColumnElement[bool]] = []
+def _contact_where(
+    kind: str,
+    include_archived: bool,
+    tag_id: int | None,
+    company_id: int | None,
+    params: dict[str, Any],
+    *more: str,
+) -> str:
+    """`` WHERE …`` of a contact list: not archived, has the tag, works at the company."""
+    terms: list[str] = []
     if not include_archived:
-        where.append(c.c.archived == sa.false())
+        terms.append(f"contact.archived = {false(kind)}")
     if tag_id is not None:
-        where.append(c.c.id.in_(sa.select(link.c.contact_id).where(link.c.tag_id == tag_id)))
+        params["tag_id"] = tag_id
+        terms.append(
+            "contact.id IN (SELECT contact_tag.contact_id FROM contact_tag"
+            " WHERE contact_tag.tag_id = :tag_id)"
+        )
     if company_id is not None:
-        where.append(c.c.company_id == company_id)
-    return where
+        params["company_id"] = company_id
+        terms.append("contact.company_id = :company_id")
+    terms.extend(more)
+    return " WHERE " + " AND ".join(terms) if terms else ""
 
 
 def contact_ids_by_value(
     db: Queryable,
-    where: Sequence[sa.ColumnElement[bool]],
     *,
+    include_archived: bool = False,
+    tag_id: int | None = None,
+    company_id: int | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[int]:
-    """Ids of the people ``where`` selects, by won value (highest first) then name.
+    """Ids of the people a contact list selects, by won value (highest first) then name.
 
     Few people have won anything: they are ranked in full (a few thousand at 100k contacts),
     and everyone else, worth 0, follows in name order straight from the name index. One sort of
     everyone by a per-person sum took 0.6 s on SQLite and 2.3 s on PostgreSQL at 100k.
     """
-    c, d_t, s_t = t.contact, t.deal, t.stage
+    kind = dialect(db)
+    params: dict[str, Any] = {"won": WON}
     won = (
-        sa.select(d_t.c.contact_id.label("id"), sa.func.sum(d_t.c.amount).label("total"))
-        .join(s_t, s_t.c.id == d_t.c.stage_id)
-        .where(s_t.c.kind == t.WON, d_t.c.contact_id.is_not(None))
-        .group_by(d_t.c.contact_id)
-        .having(sa.func.sum(d_t.c.amount) > 0)
-        .subquery("won")
+        "SELECT deal.contact_id AS id, sum(deal.amount) AS total FROM deal"
+        " JOIN stage ON stage.id = deal.stage_id"
+        " WHERE stage.kind = :won AND deal.contact_id IS NOT NULL"
+        " GROUP BY deal.contact_id HAVING sum(deal.amount) > 0"
     )
-    valued = list(
-        db.scalars(
-            sa.select(c.c.id)
-            .join(won, won.c.id == c.c.id)
-            .where(*where)
-            .order_by(won.c.total.desc(), c.c.name_key, c.c.id)
+    where = _contact_where(kind, include_archived, tag_id, company_id, params)
+    valued = [
+        int(cid)
+        for (cid,) in rows(
+            db,
+            f"SELECT contact.id FROM contact JOIN ({won}) AS won ON won.id = contact.id{where}"
+            " ORDER BY won.total DESC, contact.name_key, contact.id",
+            params,
         )
-    )
+    ]
     end = None if limit is None else offset + limit
     page = valued[offset:end]
     if limit is not None and len(page) >= limit:
         return page
-    rest = (
-        sa.select(c.c.id)
-        .where(*where, c.c.id.not_in(sa.select(won.c.id)))
-        .order_by(c.c.name_key, c.c.id)
-        .offset(max(0, offset - len(valued)))
+    rest_limit = None if limit is None else limit - len(page)
+    skip = max(0, offset - len(valued))
+    not_won = f"contact.id NOT IN (SELECT won.id FROM ({won}) AS won)"
+    where = _contact_where(kind, include_archived, tag_id, company_id, params, not_won)
+    sql = f"SELECT contact.id FROM contact{where} ORDER BY contact.name_key, contact.id" + _limit(
+        kind, rest_limit, skip, params
     )
-    if limit is not None:
-        rest = rest.limit(limit - len(page))
-    return page + list(db.scalars(rest))
+    return page + [int(cid) for (cid,) in rows(db, sql, params)]
 
 
 # --- deals, follow-ups, meetings, interactions ----------------------------------------------
@@ -364,41 +431,40 @@ def list_deals(
 ) -> list[DealView]:
     """Deals filtered by status (open / won / lost), contact, expected close or ids, in pipeline
     order (as ``deals.list_deals``)."""
-    d_t, s_t, c_t, co_t = t.deal, t.stage, t.contact, t.company
-    query = (
-        sa.select(
-            d_t,
-            s_t.c.name.label("stage_name"),
-            s_t.c.kind.label("stage_kind"),
-            s_t.c.probability.label("stage_probability"),
-            c_t.c.display_name.label("contact_name"),
-            co_t.c.name.label("company_name"),
-        )
-        .join(s_t, s_t.c.id == d_t.c.stage_id)
-        .outerjoin(c_t, c_t.c.id == d_t.c.contact_id)
-        .outerjoin(co_t, co_t.c.id == d_t.c.company_id)
-    )
+    kind = dialect(db)
+    params: dict[str, Any] = {}
+    terms: list[str] = []
     if status is not None:
-        if status not in (t.OPEN, t.WON, t.LOST):
+        if status not in (OPEN, WON, LOST):
             raise ValidationError("status", "must be open, won or lost")
-        query = query.where(s_t.c.kind == status)
+        params["status"] = status
+        terms.append("stage.kind = :status")
     if contact_id is not None:
-        query = query.where(d_t.c.contact_id == contact_id)
+        params["contact_id"] = contact_id
+        terms.append("deal.contact_id = :contact_id")
     if closing_before is not None:
-        query = query.where(d_t.c.expected_close <= closing_before)
+        params["before"] = bind_day(kind, closing_before)
+        terms.append("deal.expected_close <= :before")
     if closing_after is not None:
-        query = query.where(d_t.c.expected_close >= closing_after)
+        params["after"] = bind_day(kind, closing_after)
+        terms.append("deal.expected_close >= :after")
     if deal_ids is not None:
-        query = query.where(d_t.c.id.in_(deal_ids))
-    query = query.order_by(
-        s_t.c.position, d_t.c.expected_close.is_(None), d_t.c.expected_close, d_t.c.id
+        terms.append(f"deal.id IN ({in_list('d', deal_ids, params)})")
+    sql = (
+        f"SELECT {columns('deal')}, stage.name AS stage_name, stage.kind AS stage_kind,"
+        " stage.probability AS stage_probability, contact.display_name AS contact_name,"
+        " company.name AS company_name"
+        " FROM deal JOIN stage ON stage.id = deal.stage_id"
+        " LEFT OUTER JOIN contact ON contact.id = deal.contact_id"
+        " LEFT OUTER JOIN company ON company.id = deal.company_id"
+        + (" WHERE " + " AND ".join(terms) if terms else "")
+        + " ORDER BY stage.position, deal.expected_close IS NULL, deal.expected_close, deal.id"
+        + ("" if limit is None else _limit(kind, limit, 0, params))
     )
-    if limit is not None:
-        query = query.limit(limit)
     return [
         DealView(row, row.stage_name, row.stage_kind, row.stage_probability, row.contact_name,
                  row.company_name)
-        for row in db.execute(query)
+        for row in records(db, sql, params)
     ]  # fmt: skip
 
 
@@ -409,6 +475,9 @@ class FollowUpView:
     followup: Record
     contact_name: str | None
     deal_title: str | None
+
+
+_DUE_ORDER = "due_at, priority DESC, id"
 
 
 def list_followups(
@@ -425,78 +494,79 @@ def list_followups(
     person and deal are joined: joining first looked up names for every open follow-up (18k at
     100k contacts) to keep 50 of them.
     """
-    f_t, c_t, d_t = t.followup, t.contact, t.deal
-    chosen = sa.select(f_t)
-    if contact_id is None and limit is not None and dialect_name(db) == "sqlite":
+    kind = dialect(db)
+    params: dict[str, Any] = {}
+    if contact_id is None and limit is not None and kind == "sqlite":
         # The first ``limit`` in order straight from ix_followup_open_due (~10 ms → ~0.3 ms at
-        # 100k contacts; see open_followups_by_due).
-        ids = open_followups_by_due(sa.literal_column("id"), until=until, since=since)
-        chosen = chosen.where(f_t.c.id.in_(ids.order_by(*_DUE_ORDER).limit(limit)))
+        # 100k contacts; see _open_by_due).
+        params["limit"] = limit
+        first = _open_by_due("id", kind, until, since, params)
+        chosen = (
+            f"SELECT {columns('followup')} FROM followup"
+            f" WHERE followup.id IN ({first} ORDER BY {_DUE_ORDER} LIMIT :limit)"
+        )
     else:
-        chosen = chosen.where(f_t.c.done_at.is_(None))
+        terms = ["followup.done_at IS NULL"]
         if until is not None:
-            chosen = chosen.where(f_t.c.due_at < until)
+            params["until"] = bind_time(kind, until)
+            terms.append("followup.due_at < :until")
         if since is not None:
-            chosen = chosen.where(f_t.c.due_at >= since)
+            params["since"] = bind_time(kind, since)
+            terms.append("followup.due_at >= :since")
         if contact_id is not None:
-            chosen = chosen.where(f_t.c.contact_id == contact_id)
+            params["contact_id"] = contact_id
+            terms.append("followup.contact_id = :contact_id")
+        chosen = f"SELECT {columns('followup')} FROM followup WHERE " + " AND ".join(terms)
         if limit is not None:
-            chosen = chosen.order_by(f_t.c.due_at, f_t.c.priority.desc(), f_t.c.id).limit(limit)
-    f = chosen.subquery("f")
-    query = (
-        sa.select(f, c_t.c.display_name.label("contact_name"), d_t.c.title.label("deal_title"))
-        .outerjoin(c_t, c_t.c.id == f.c.contact_id)
-        .outerjoin(d_t, d_t.c.id == f.c.deal_id)
-        .order_by(f.c.due_at, f.c.priority.desc(), f.c.id)
+            params["limit"] = limit
+            chosen += " ORDER BY followup.due_at, followup.priority DESC, followup.id LIMIT :limit"
+    sql = (
+        f"SELECT {columns('followup', 'f')}, contact.display_name AS contact_name,"
+        f" deal.title AS deal_title FROM ({chosen}) AS f"
+        " LEFT OUTER JOIN contact ON contact.id = f.contact_id"
+        " LEFT OUTER JOIN deal ON deal.id = f.deal_id"
+        " ORDER BY f.due_at, f.priority DESC, f.id"
     )
-    return [FollowUpView(row, row.contact_name, row.deal_title) for row in db.execute(query)]
+    return [FollowUpView(row, row.contact_name, row.deal_title) for row in records(db, sql, params)]
 
 
-_DUE_ORDER: tuple[Any, ...] = (
-    sa.literal_column("due_at"),
-    sa.literal_column("priority").desc(),
-    sa.literal_column("id"),
-)
-_OPEN_BY_DUE = sa.text("followup INDEXED BY ix_followup_open_due")
-
-
-def open_followups_by_due(
-    *columns: Any, until: datetime | None = None, since: datetime | None = None
-) -> sa.Select[Any]:
-    """SQLite: ``columns`` of the open follow-ups due in [since, until), read through the
-    partial index ix_followup_open_due (migration 0006), in its order when asked
-    (``_DUE_ORDER``).
+def _open_by_due(
+    what: str, kind: str, until: datetime | None, since: datetime | None, params: dict[str, Any]
+) -> str:
+    """SQLite: ``SELECT what`` of the open follow-ups due in [since, until), read through the
+    partial index ix_followup_open_due (migration 0006).
 
     Named, because with no statistics SQLite's planner picks ix_followup_done_at for
     ``done_at IS NULL`` and reads every open follow-up's row (18k at 100k contacts: ~10 ms per
-    count or list); the columns are unqualified (``literal_column``) so the table is not added
-    to the FROM a second time.
+    count or list).
     """
-    due = sa.literal_column("due_at", t.followup.c.due_at.type)  # binds dates as the column does
-    query = (
-        sa.select(*columns).select_from(_OPEN_BY_DUE).where(sa.literal_column("done_at").is_(None))
-    )
+    sql = f"SELECT {what} FROM followup INDEXED BY ix_followup_open_due WHERE done_at IS NULL"
     if until is not None:
-        query = query.where(due < until)
+        params["until"] = bind_time(kind, until)
+        sql += " AND due_at < :until"
     if since is not None:
-        query = query.where(due >= since)
-    return query
+        params["since"] = bind_time(kind, since)
+        sql += " AND due_at >= :since"
+    return sql
 
 
 def count_open_followups(
     db: Queryable, *, until: datetime | None = None, since: datetime | None = None
 ) -> int:
     """How many open follow-ups are due in [since, until)."""
-    if dialect_name(db) == "sqlite":
-        query = open_followups_by_due(sa.func.count(), until=until, since=since)
+    kind = dialect(db)
+    params: dict[str, Any] = {}
+    if kind == "sqlite":
+        sql = _open_by_due("count(*)", kind, until, since, params)
     else:
-        f_t = t.followup
-        query = sa.select(sa.func.count()).where(f_t.c.done_at.is_(None))
+        sql = "SELECT count(*) FROM followup WHERE done_at IS NULL"
         if until is not None:
-            query = query.where(f_t.c.due_at < until)
+            params["until"] = bind_time(kind, until)
+            sql += " AND due_at < :until"
         if since is not None:
-            query = query.where(f_t.c.due_at >= since)
-    return int(db.scalar(query) or 0)
+            params["since"] = bind_time(kind, since)
+            sql += " AND due_at >= :since"
+    return int(scalar(db, sql, params) or 0)
 
 
 @dataclass
@@ -514,23 +584,20 @@ def meeting_occurrences(
 ) -> list[OccurrenceView]:
     """Meeting occurrences overlapping [start, end), recurring ones expanded, soonest first
     (as ``meetings.agenda``)."""
-    mt = t.meeting
-    query = (
-        sa.select(mt)
-        .where(
-            sa.or_(
-                sa.and_(mt.c.starts_at < end, mt.c.ends_at >= start),
-                mt.c.rrule.is_not(None),
-            )
-        )
-        .where(mt.c.starts_at < end)
+    kind = dialect(db)
+    params: dict[str, Any] = {"start": bind_time(kind, start), "end": bind_time(kind, end)}
+    sql = (
+        f"SELECT {columns('meeting')} FROM meeting"
+        " WHERE (meeting.starts_at < :end AND meeting.ends_at >= :start"
+        " OR meeting.rrule IS NOT NULL) AND meeting.starts_at < :end"
     )
     if contact_id is not None:
-        a_t = t.meeting_attendee
-        query = query.where(
-            mt.c.id.in_(sa.select(a_t.c.meeting_id).where(a_t.c.contact_id == contact_id))
+        params["contact_id"] = contact_id
+        sql += (
+            " AND meeting.id IN (SELECT meeting_attendee.meeting_id FROM meeting_attendee"
+            " WHERE meeting_attendee.contact_id = :contact_id)"
         )
-    meetings = db.execute(query).all()
+    meetings = records(db, sql, params)
     people = _attendees(db, [row.id for row in meetings])
     out: list[OccurrenceView] = []
     for meeting in meetings:
@@ -550,15 +617,16 @@ def meeting_occurrences(
 
 
 def _attendees(db: Queryable, meeting_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
-    a_t, c_t = t.meeting_attendee, t.contact
     out: dict[int, list[tuple[int, str]]] = {}
     for start in range(0, len(meeting_ids), CHUNK):
-        chunk = meeting_ids[start : start + CHUNK]
-        for mid, cid, name in db.execute(
-            sa.select(a_t.c.meeting_id, c_t.c.id, c_t.c.display_name)
-            .join(c_t, c_t.c.id == a_t.c.contact_id)
-            .where(a_t.c.meeting_id.in_(chunk))
-            .order_by(c_t.c.display_name)
+        params: dict[str, Any] = {}
+        listed = in_list("m", meeting_ids[start : start + CHUNK], params)
+        for mid, cid, name in rows(
+            db,
+            "SELECT meeting_attendee.meeting_id, contact.id, contact.display_name"
+            " FROM meeting_attendee JOIN contact ON contact.id = meeting_attendee.contact_id"
+            f" WHERE meeting_attendee.meeting_id IN ({listed}) ORDER BY contact.display_name",
+            params,
         ):
             out.setdefault(mid, []).append((cid, name))
     return out
@@ -566,12 +634,12 @@ def _attendees(db: Queryable, meeting_ids: list[int]) -> dict[int, list[tuple[in
 
 def list_interactions(db: Queryable, *, contact_id: int, limit: int | None = 50) -> list[Record]:
     """A person's interactions, newest first (as ``interactions.list_interactions``)."""
-    i_t = t.interaction
-    query = (
-        sa.select(i_t)
-        .where(i_t.c.contact_id == contact_id)
-        .order_by(i_t.c.occurred_at.desc(), i_t.c.id.desc())
+    params: dict[str, Any] = {"contact_id": contact_id}
+    sql = (
+        f"SELECT {columns('interaction')} FROM interaction"
+        " WHERE interaction.contact_id = :contact_id"
+        " ORDER BY interaction.occurred_at DESC, interaction.id DESC"
     )
     if limit is not None:
-        query = query.limit(limit)
-    return list(db.execute(query).all())
+        sql += _limit(dialect(db), limit, 0, params)
+    return records(db, sql, params)

@@ -237,11 +237,13 @@ def test_the_stale_rule_reads_indexes_only_on_sqlite(sqlite_db: Database) -> Non
     """No wide deal row is read: dates from ix_deal_stage_activity, the newest interaction per
     deal from ix_interaction_deal_occurred (migration 0006)."""
     limits = [(1, 14), (2, 21)]
-    query = agenda.stale_deal_query(limits, NOW, "sqlite")
+    query = agenda.stale_deal_sql(limits, NOW, "sqlite", counted=True)
     assert query is not None
+    sql, params = query
     with sqlite_db.engine.connect() as conn:
-        compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
-        plan = " / ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+        plan = " / ".join(
+            row[-1] for row in conn.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"), params)
+        )
     assert "COVERING INDEX ix_deal_stage_activity" in plan, plan
     assert "COVERING INDEX ix_interaction_deal_occurred" in plan, plan
     assert "SCAN deal" not in plan and "USING INDEX ix_deal_stage_id" not in plan, plan
