@@ -260,51 +260,38 @@ def due_touch(session: Queryable, now: datetime, *, limit: int = 50) -> tuple[li
     params: dict[str, Any] = {"open": OPEN, "vip": "vip", "limit": limit}
     # The last touch is a column kept by triggers on interaction (migration 0005).
     reachable = f"contact.archived = {false(kind)} AND contact.do_not_contact = {false(kind)}"
+    # One set, not two IN lists joined by OR: PostgreSQL counts ~35% faster.
     followed = (
-        "(contact.id IN (SELECT deal.contact_id FROM deal JOIN stage ON stage.id = deal.stage_id"
-        " WHERE stage.kind = :open AND deal.contact_id IS NOT NULL)"
-        " OR contact.id IN (SELECT contact_tag.contact_id FROM contact_tag"
-        " JOIN tag ON tag.id = contact_tag.tag_id WHERE tag.name_key = :vip))"
+        "contact.id IN (SELECT deal.contact_id FROM deal JOIN stage ON stage.id = deal.stage_id"
+        " WHERE stage.kind = :open AND deal.contact_id IS NOT NULL"
+        " UNION SELECT contact_tag.contact_id FROM contact_tag"
+        " JOIN tag ON tag.id = contact_tag.tag_id WHERE tag.name_key = :vip)"
     )
-    if kind == "sqlite":
-        return _due_touch_sqlite(session, now, limit, reachable, followed, params)
-    params["now"] = bind_time(kind, now)
-    cadence = f"coalesce(contact.cadence_days, {DEFAULT_CADENCE_DAYS})"
-    elapsed = _elapsed_days(kind, _SINCE)
-    found = records(
-        session,
-        f"SELECT contact.id, contact.display_name, {cadence} AS cadence, contact.last_touch_at,"
-        f" {elapsed} AS elapsed, {elapsed} - {cadence} AS overdue, count(*) OVER () AS total"
-        f" FROM contact WHERE {reachable}"
-        f" AND {_SINCE} < :now - make_interval(0, 0, 0, {cadence})"
-        f" AND (contact.cadence_days IS NOT NULL OR {followed})"
-        " ORDER BY overdue DESC, contact.display_name LIMIT :limit",
-        params,
-    )
-    return _due_rows(found), int(found[0][-1]) if found else 0
+    return _due_touch_by_cadence(session, kind, now, limit, reachable, followed, params)
 
 
-def _due_touch_sqlite(
+def _due_touch_by_cadence(
     session: Queryable,
+    kind: str,
     now: datetime,
     limit: int,
     reachable: str,
     followed: str,
     params: dict[str, Any],
 ) -> tuple[list[DueTouch], int]:
-    """:func:`due_touch` on SQLite: one pass per cadence through ix_contact_due (migration 0006).
+    """:func:`due_touch` in one pass per cadence through ix_contact_due (migrations 0006 and
+    0008).
 
     That partial index (reachable people only) is ordered by cadence, then last touch (or
     creation), then name: per cadence, the people due are a range of it, counted without
-    reading a row, and the most overdue are its first entries. Only the people without a
-    cadence of their own are looked up among those with open deals or the vip tag. (One pass
-    over everyone counted and ranked them in ~150 ms at 100k contacts; this takes ~50.)
-    Dates are text here: each cadence's cut-off date is computed once, in Python.
+    reading a contact row, and the most overdue are its first entries. Only the people without
+    a cadence of their own are looked up among those with open deals or the vip tag. (One pass
+    over everyone counted and ranked them in ~150 ms on SQLite and ~290 ms on PostgreSQL at 100k
+    contacts.) Each cadence's cut-off is computed once, in Python.
     """
-    kind = "sqlite"
     # The reachable people's cadences, one probe of ix_contact_due each (a DISTINCT over every
-    # contact read the whole table: ~18 ms at 100k contacts).
-    cadences = sorted({int(d) for (d,) in rows(session, _CADENCES) if d})
+    # contact read the whole table: ~18 ms at 100k contacts on SQLite).
+    cadences = sorted({int(d) for (d,) in rows(session, _cadences_sql(reachable)) if d})
     groups: list[tuple[int, str, str]] = [
         (DEFAULT_CADENCE_DAYS, "contact.cadence_days IS NULL", f" AND {followed}"),
         *((days, f"contact.cadence_days = :cadence_{i}", "") for i, days in enumerate(cadences)),
@@ -318,15 +305,19 @@ def _due_touch_sqlite(
         params[f"days_{n}"] = days
         return f"{reachable} AND {only} AND {_SINCE} < :cutoff_{n}{rest}"
 
+    # SQLite does not take ORDER BY/LIMIT in a compound's members: each is read from a subquery.
     firsts = [
         f"SELECT * FROM (SELECT contact.id AS id, contact.display_name AS name,"
         f" :days_{n} AS cadence, contact.last_touch_at AS last_touch_at, {_SINCE} AS since"
         f" FROM contact WHERE {due(n)} ORDER BY {_SINCE}, contact.display_name LIMIT :limit)"
+        f" AS first_{n}"
         for n in range(len(groups))
     ]
-    # SQLite does not take ORDER BY/LIMIT in a compound's members: each is read from a subquery.
     candidates = " UNION ALL ".join(firsts)
-    params["now"] = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if kind == "sqlite":  # julianday() reads naive UTC text
+        params["now"] = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        params["now"] = bind_time(kind, now)
     elapsed = _elapsed_days(kind, "c.since")
     found = records(
         session,
@@ -342,13 +333,13 @@ def _due_touch_sqlite(
     return _due_rows(found), sum(int(n or 0) for n in totals)
 
 
-_CADENCES = """
+def _cadences_sql(reachable: str) -> str:
+    """The distinct cadences of reachable people, by walking ix_contact_due's first column."""
+    return f"""
 WITH RECURSIVE cadence(days) AS (
-  SELECT min(cadence_days) FROM contact
-  WHERE archived = 0 AND do_not_contact = 0 AND cadence_days IS NOT NULL
+  SELECT min(cadence_days) FROM contact WHERE {reachable} AND cadence_days IS NOT NULL
   UNION ALL
-  SELECT (SELECT min(cadence_days) FROM contact
-          WHERE archived = 0 AND do_not_contact = 0 AND cadence_days > cadence.days)
+  SELECT (SELECT min(cadence_days) FROM contact WHERE {reachable} AND cadence_days > cadence.days)
   FROM cadence WHERE cadence.days IS NOT NULL
 ) SELECT days FROM cadence WHERE days IS NOT NULL
 """

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from pycrm import tables as t
 from pycrm.db import Database
 from pycrm.services import agenda, contacts, deals, followups, interactions, views
+from tests.conftest import PG_URL
 
 NOW = datetime(2026, 11, 22, 15, 30, 17, tzinfo=UTC)
 
@@ -309,3 +310,58 @@ def test_people_due_a_touch_are_read_from_their_index_on_sqlite(sqlite_db: Datab
             on_contact = [step for step in plan if " contact " in f"{step} "]
             assert on_contact, plan
             assert all("COVERING INDEX ix_contact_due" in step for step in on_contact), plan
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="PYCRM_TEST_DATABASE_URL is not set")
+def test_people_due_a_touch_can_be_read_from_their_index_on_postgres() -> None:
+    """Migration 0008 gives PostgreSQL ix_contact_due: its expression and WHERE must match the
+    due-touch statements' text, or the planner could never take it (with sequential scans off,
+    it must). Downgrading removes it; upgrading puts it back."""
+    from alembic import command
+
+    from pycrm.db import _alembic_config
+    from tests.conftest import _fresh_pg
+
+    database = _fresh_pg()
+    with database.write("setup") as s:
+        for i in range(3):
+            contacts.create_contact(s, f"cold {i}", cadence_days=7)
+        contacts.create_contact(s, "vip", tags=["vip"])
+    with database.engine.begin() as conn:
+        conn.execute(t.contact.update().values(created_at=NOW - timedelta(days=90)))
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        statements.append((statement, params))
+
+    sa.event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        with database.engine.connect() as conn:
+            found, total = agenda.due_touch(conn, NOW, limit=2)
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", seen)
+    assert (len(found), total) == (2, 4)
+    ranked, counted = [s for s in statements if "FROM contact" in s[0]][-2:]
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, params in (ranked, counted):
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
+            assert "ix_contact_due" in plan, plan
+        conn.rollback()
+
+    def has_index() -> bool:
+        with database.engine.connect() as conn:
+            return "ix_contact_due" in {i["name"] for i in sa.inspect(conn).get_indexes("contact")}
+
+    assert has_index()
+    try:
+        with database.engine.connect() as conn:
+            command.downgrade(_alembic_config(conn), "0007")
+            conn.commit()
+        assert not has_index()
+    finally:
+        with database.engine.connect() as conn:
+            command.upgrade(_alembic_config(conn), "head")
+            conn.commit()
+    assert has_index()
