@@ -4,10 +4,10 @@
 import on a command that only runs a few queries. Read-only commands describe just the columns
 they read here: same table and column names, same types (datetimes go through the one
 :class:`pycrm.dbtypes.UTCDateTime` the models use too). The reports read a handful of columns;
-``contact list``, ``contact show`` and ``today`` (:mod:`pycrm.services.views`) print whole
-records, so contacts, deals, follow-ups, meetings and interactions are complete here (less the
-``extra`` JSON nobody shows). A test checks every column here against the models so the two
-cannot drift apart.
+contacts, deals, follow-ups, meetings and interactions are complete here (less the ``extra`` JSON
+nobody shows): the SQL-text views (:mod:`pycrm.services.views`) list the same columns and type
+their values by these types (tests check both). A test checks every column here against the
+models so the two cannot drift apart.
 """
 
 from __future__ import annotations
