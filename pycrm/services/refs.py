@@ -64,6 +64,12 @@ def resolve(session: Queryable, kind: str, ref: str) -> int:
             raise Ambiguous(kind, ref, _candidates(session, kind, ids))
     hits = search(session, ref, kinds=(kind,), limit=50)
     if not hits:
+        # Search reads words; a name with none ("🚀🚀", "???") is still that record's name.
+        ids = _by_exact_name(session, kind, ref)
+        if len(ids) == 1:
+            return ids[0]
+        if ids:
+            raise Ambiguous(kind, ref, _candidates(session, kind, ids[:20]))
         raise NotFound(kind, ref)
     key = fold(ref)
     exact = [h for h in hits if fold(h.label) == key]
@@ -73,6 +79,21 @@ def resolve(session: Queryable, kind: str, ref: str) -> int:
         return hits[0].id
     chosen = exact or hits
     raise Ambiguous(kind, ref, [Candidate(h.id, h.label, h.detail) for h in chosen[:20]])
+
+
+_EXACT_NAME = {
+    "contact": "SELECT id FROM contact WHERE name_key = :key ORDER BY id",
+    "company": "SELECT id FROM company WHERE name_key = :key ORDER BY id",
+    "deal": "SELECT id FROM deal WHERE title = :name ORDER BY id",
+}
+
+
+def _by_exact_name(session: Queryable, kind: str, ref: str) -> list[int]:
+    """Ids of the ``kind`` records whose name is exactly ``ref`` (ignoring case and accents
+    where a folded key is kept)."""
+    params = {"name": ref} if kind == "deal" else {"key": fold(ref)}
+    found = rows(session, _EXACT_NAME[kind], params)
+    return [int(r[0]) for r in found]
 
 
 def _candidates(session: Queryable, kind: str, ids: list[int]) -> list[Candidate]:

@@ -54,3 +54,21 @@ def test_nothing_found_is_not_found(database: Database, book: dict[str, int], re
     with database.read() as s, pytest.raises(NotFound) as caught:
         resolve_contact(s, ref)
     assert caught.value.exit_code == 3
+
+
+def test_a_name_without_words_is_found_by_the_name_itself(database: Database) -> None:
+    """Search reads words: a name made only of emoji or punctuation has none, yet is a name."""
+    with database.write("odd names") as s:
+        rocket = contacts.create_contact(s, "🚀🚀").id
+        twins = [contacts.create_contact(s, "???").id for _ in range(2)]
+        shop = companies.create_company(s, "★★★").id
+        deal = deals.create_deal(s, "💰", contact_id=rocket, amount=1).id
+    with database.read() as s:
+        assert resolve_contact(s, "🚀🚀") == rocket
+        assert resolve_company(s, "★★★") == shop
+        assert resolve_deal(s, "💰") == deal
+        with pytest.raises(Ambiguous) as caught:
+            resolve_contact(s, "???")
+        assert {c.id for c in caught.value.candidates} == set(twins)
+        with pytest.raises(NotFound):
+            resolve_contact(s, "🚀")
