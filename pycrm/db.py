@@ -38,6 +38,7 @@ from pycrm.dbfile import (  # noqa: F401
     _create_private_file,
     _probe_sqlite_schema,
     _read_only_uri,
+    display_url,
     is_url,
     resolve_url,
 )
@@ -113,6 +114,11 @@ class Database:
         return self.engine.dialect.name
 
     @property
+    def where(self) -> str:
+        """The file, or the URL with its password hidden: what messages name."""
+        return str(self.path) if self.path is not None else display_url(self.url)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
@@ -144,8 +150,7 @@ class Database:
         """
         if self.readonly:
             raise ReadOnlyDatabase(
-                f"{self.path or self.url} is read-only: nothing was changed "
-                "(check the file's permissions)"
+                f"{self.where} is read-only: nothing was changed (check the file's permissions)"
             )
         from sqlalchemy.orm import Session
 
@@ -298,7 +303,7 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
         try:
             engine = sa.create_engine(url, pool_pre_ping=True, **_server_engine_options(url))
         except (sa.exc.ArgumentError, ImportError) as exc:
-            raise DatabaseError(f"cannot use database URL {url!r}: {exc}") from exc
+            raise DatabaseError(f"cannot use database URL {display_url(url)!r}: {exc}") from exc
     database = Database(url=url, engine=engine, path=path, readonly=readonly)
     if path is not None and not readonly:
         database._write_engine = engine.execution_options(pycrm_write=True)
@@ -314,7 +319,7 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
                 )
         except sa.exc.DatabaseError as exc:
             engine.dispose()
-            where = path or url
+            where = path or display_url(url)
             if path is not None and "not a database" in str(exc.orig):
                 raise NotPycrmDatabase(f"{where} is not a pycrm database; left untouched") from exc
             raise DatabaseError(f"cannot open {where}: {exc.orig}") from exc
@@ -322,13 +327,13 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
         if has_tables:
             engine.dispose()
             raise NotPycrmDatabase(
-                f"{path or url} is not a pycrm database (it has other tables); left untouched"
+                f"{database.where} is not a pycrm database (it has other tables); left untouched"
             )
         fresh = True
     elif revision not in KNOWN_REVISIONS:
         engine.dispose()
         raise NewerSchema(
-            f"{path or url} was written by a newer pycrm (schema {revision}); "
+            f"{database.where} was written by a newer pycrm (schema {revision}); "
             "upgrade pycrm to open it. The file was left untouched."
         )
     if fresh:
@@ -338,7 +343,7 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
         _seed_defaults(database)
     elif revision != SCHEMA_HEAD:
         if not upgrade:
-            raise DatabaseError(f"{path or url} needs `pycrm db upgrade` (schema {revision})")
+            raise DatabaseError(f"{database.where} needs `pycrm db upgrade` (schema {revision})")
         if readonly:
             raise ReadOnlyDatabase(f"{path} needs a schema upgrade but is read-only")
         if path is not None:

@@ -52,6 +52,16 @@ def resolve_url(db: str) -> str:
     return "sqlite:///" + str(Path(db).expanduser().resolve())
 
 
+def display_url(url: str) -> str:
+    """``url`` with its password hidden, for messages (``postgresql://ana:***@host/crm``)."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{place}"
+
+
 def _create_private_file(path: Path) -> None:
     """Create an empty file readable only by its owner (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -188,3 +188,22 @@ def test_db_check_reports_a_damaged_search_index_in_one_line(db_path: Path) -> N
     assert integrity_problems(open_database(str(db_path))) == [
         "search index: database disk image is malformed"
     ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://ana:s3cret@localhost:1/crm",  # nothing listens on port 1
+        "nosuch://ana:s3cret@host/crm",  # no such driver
+    ],
+)
+def test_a_password_in_the_url_is_never_printed(url: str) -> None:
+    """Error messages name the database, not its password (cron mails, terminals, logs)."""
+    for args in (("today",), ("contact", "add", "Ana"), ("db", "stats", "--json")):
+        done = subprocess.run(
+            [sys.executable, "-m", "pycrm", "--db", url, *args],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode != 0
+        assert "s3cret" not in done.stdout + done.stderr
+        assert "ana:***@" in done.stderr, done.stderr

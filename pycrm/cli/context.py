@@ -106,7 +106,7 @@ def open_tui(context: CliContext, *, database_path: str | None = None) -> None:
         from pycrm.cli.output import note
 
         database = context.database()
-        note(f"database: {database.path or database.url}")
+        note(f"database: {database.where}")
         note("the full-screen app is not built yet; try `pycrm --help` for the commands")
         return
     from pycrm.tui.app import run_app

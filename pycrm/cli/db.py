@@ -127,9 +127,7 @@ def db_stats(
             p.stat().st_size for p in (database.path, Path(f"{database.path}-wal")) if p.exists()
         )
     if as_json:
-        print_json(
-            {"database": str(database.path or database.url), "bytes": size, "tables": counts}
-        )
+        print_json({"database": database.where, "bytes": size, "tables": counts})
         return
     table(["table", "rows"], sorted(counts.items()))
     if size is not None:

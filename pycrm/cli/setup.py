@@ -28,7 +28,7 @@ def init(
     database = context.database()
     if demo_contacts:
         _seed(database, demo_contacts)
-    line(str(database.path or database.url))
+    line(database.where)
 
 
 def demo(
@@ -53,7 +53,7 @@ def demo(
         ctx.find_root().obj = context
     database = context.database()
     summary = _seed(database, contacts, seed=seed)
-    where = str(database.path or database.url)
+    where = database.where
     note(f"demo database: {where}")
     note("holds: " + ", ".join(f"{n} {k}" for k, n in summary.items()))
     if no_app:
