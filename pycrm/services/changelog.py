@@ -616,6 +616,7 @@ def _later_references(session: Session, entries: Any, uuids: set[str]) -> list[s
 
 def revert_batch(session: Session, batch_id: str) -> int:
     """Undo every change of one batch, newest first; the undo is itself logged as a new batch.
+    Returns how many records it deleted or restored.
 
     Raises Conflict (and changes nothing) when later batches touched the same records.
     """
@@ -642,6 +643,7 @@ def revert_batch(session: Session, batch_id: str) -> int:
         .all()
     )
     run: list[dict[str, Any]] = []  # consecutive creations of one entity, undone together
+    changed = 0  # records deleted or restored (a kept tag or a re-made one is neither)
     moved: dict[str, dict[int, int]] = {}  # records brought back under new ids
     gone = _GoneRecords(session, max(e["id"] for e in entries), moved) if entries else None
     for entry in entries:
@@ -649,12 +651,12 @@ def revert_batch(session: Session, batch_id: str) -> int:
         agg = aggregates()[entity]
         if entry["action"] == "create":
             if run and run[0]["entity"] != entity:
-                _delete_created(session, run)
+                changed += _delete_created(session, run)
                 run = []
             run.append(entry)
             continue
         if run:
-            _delete_created(session, run)
+            changed += _delete_created(session, run)
             run = []
         data = _remap_references(entity, before, moved)
         assert gone is not None
@@ -674,10 +676,11 @@ def revert_batch(session: Session, batch_id: str) -> int:
             moved.setdefault(entity, {})[data["id"]] = restored_id
         restored = snapshot(session, entity, restored_id)
         log_change(session, agg.entity, "update" if current else "create", current, restored)
+        changed += 1
     if run:
-        _delete_created(session, run)
+        changed += _delete_created(session, run)
     session.execute(sa.update(b).where(b.c.id == batch_id).values(reverted_at=m.utcnow()))
-    return len(entries)
+    return changed
 
 
 def _tag_named_like(session: Session, data: dict[str, Any]) -> int | None:
@@ -694,7 +697,7 @@ def _created_id(entry: Any) -> int:
     return int(after["id"] if after is not None else entry["record_id"])
 
 
-def _delete_created(session: Session, entries: list[Any]) -> None:
+def _delete_created(session: Session, entries: list[Any]) -> int:
     """Delete records a batch created, in chunks (an import of 100k rows reverts in seconds).
 
     The conflict check has already shown nothing changed them since, so each record is still
@@ -717,7 +720,7 @@ def _delete_created(session: Session, entries: list[Any]) -> None:
         entries = [e for e in entries if _created_id(e) not in used]
         ids = [i for i in ids if i not in used]
         if not ids:
-            return
+            return 0
     compact = {_created_id(e) for e in entries if e["after"] is None}
     sqlite = session.get_bind().dialect.name == "sqlite"
     existing: set[int] = set()
@@ -749,6 +752,7 @@ def _delete_created(session: Session, entries: list[Any]) -> None:
             if e["after"] is not None and e["after"]["id"] in existing
         ],
     )
+    return len(existing)
 
 
 def _log_deleted_set(session: Session, entity: str, ids: list[int]) -> None:
