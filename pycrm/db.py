@@ -339,7 +339,7 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
     if fresh:
         if readonly:
             raise ReadOnlyDatabase(f"{path} is empty and read-only")
-        _run_migrations(database)
+        _create_schema(database)
         _seed_defaults(database)
     elif revision != SCHEMA_HEAD:
         if not upgrade:
@@ -368,6 +368,20 @@ def _alembic_config(connection: sa.Connection) -> Any:
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     cfg.attributes["connection"] = connection
     return cfg
+
+
+def _create_schema(database: Database) -> None:
+    """The current schema on a new database: on SQLite from the one script the migrations add up
+    to (``migrations/sqlite_head.py``, kept equal by a test; Alembic is never imported), else by
+    running the migrations."""
+    if database.is_sqlite:
+        from pycrm.migrations import sqlite_head
+
+        if sqlite_head.REVISION == SCHEMA_HEAD:
+            with database.engine.begin() as conn:
+                sqlite_head.apply(conn.exec_driver_sql)
+            return
+    _run_migrations(database)
 
 
 def _run_migrations(database: Database) -> None:

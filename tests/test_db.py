@@ -207,3 +207,52 @@ def test_a_password_in_the_url_is_never_printed(url: str) -> None:
         assert done.returncode != 0
         assert "s3cret" not in done.stdout + done.stderr
         assert "ana:***@" in done.stderr, done.stderr
+
+
+def _schema(path: Path) -> tuple[list[tuple[str, str, str, str | None]], list[tuple[object, ...]]]:
+    conn = sqlite3.connect(path)
+    try:
+        objects = conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+        config = conn.execute("SELECT * FROM search_index_config ORDER BY k").fetchall()
+    finally:
+        conn.close()
+    return objects, config
+
+
+def test_the_new_database_script_is_what_the_migrations_build(tmp_path: Path) -> None:
+    """A new SQLite file gets migrations/sqlite_head.py's script instead of every migration: the
+    two must leave the very same schema (every object's SQL text) and rows."""
+    from pycrm.migrations import sqlite_head
+
+    migrated = sqlite_head.migrated(tmp_path / "migrated.db")
+    generated = Path(sqlite_head.__file__).with_name("sqlite_head_sql.py").read_text()
+    assert sqlite_head.dump(migrated) == generated, (
+        "the migrations changed: run "
+        "`python -m pycrm.migrations.sqlite_head > pycrm/migrations/sqlite_head_sql.py`"
+    )
+    assert sqlite_head.REVISION == dbmod.SCHEMA_HEAD
+    scripted = tmp_path / "scripted.db"
+    database = open_database(str(scripted))
+    database.close()
+    assert _schema(scripted) == _schema(migrated)
+    conn = sqlite3.connect(scripted)
+    try:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (dbmod.SCHEMA_HEAD,)
+        ]
+        assert conn.execute("SELECT * FROM search_sync").fetchall() == [(1, 1)]
+        assert conn.execute("SELECT count(*) FROM stage").fetchone()[0] > 0  # seeded as before
+    finally:
+        conn.close()
+
+
+def test_a_new_database_is_created_without_alembic(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pycrm.db import open_database; "
+        f"open_database({str(tmp_path / 'new.db')!r}).close(); "
+        "print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
