@@ -1605,6 +1605,7 @@ def _import_writer(session: Session) -> Iterator[contact_service.BulkContactWrit
             _indexes_built_after(session, tables),
             contact_service.bulk_contact_writer(session) as writer,
         ):
+            writer.compact_log = True  # no snapshot per contact, as on SQLite
             yield writer
         return
     writer = _ImportWriter(session)

@@ -7,7 +7,7 @@ reverting needs nothing but the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -232,6 +232,29 @@ def log_created_range(session: Session, entity: str, low: int, high: int) -> Non
         "WHERE r.id BETWEEN ? AND ? ORDER BY r.id",
         (_log_time(), batch_id, entity, low, high),
     )
+
+
+def log_created_ids(session: Session, entity: str, ids: Sequence[int]) -> None:
+    """:func:`log_created_range` on PostgreSQL, for the ids its bulk writer got back (not
+    necessarily one range): compact entries built by the server from the inserted rows, instead
+    of a snapshot per record built in Python and copied in (~1.2 s per 20,000 contacts)."""
+    table = aggregates()[entity].table
+    batch_id = _ensure_batch(session)
+    at = m.utcnow()
+    for start in range(0, len(ids), 10_000):
+        session.execute(
+            sa.text(
+                "INSERT INTO change_log (at, batch_id, entity, record_uuid, record_id, action, "
+                '"before", "after") SELECT :at, :batch, :entity, r.uuid, r.id, \'create\', NULL, '
+                f"NULL FROM {table.name} r WHERE r.id = ANY(:ids) ORDER BY r.id"
+            ).bindparams(sa.bindparam("at", type_=_t(m.ChangeLog).c.at.type)),
+            {
+                "at": at,
+                "batch": batch_id,
+                "entity": entity,
+                "ids": list(ids[start : start + 10_000]),
+            },
+        )
 
 
 def created_state(session: Session, entry: Any, later: Iterable[Any] = ()) -> dict[str, Any] | None:

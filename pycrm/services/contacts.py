@@ -588,6 +588,8 @@ class BulkContactWriter:
         self.id_ranges: list[tuple[int, int]] = []
         self.count = 0
         self._uuids = time_ordered_uuids()
+        # PostgreSQL: log creations compactly (changelog.log_created_ids), as the CSV import does.
+        self.compact_log = False
 
     def _tag_ids(self, rows: Sequence[NewContact]) -> dict[str, int]:
         return self._ensure_tag_ids(t for row in rows for t in row.tags)
@@ -612,7 +614,7 @@ class BulkContactWriter:
         if not rows:
             return []
         if not self.sqlite:
-            ids = _insert_contacts_core(self.session, rows)
+            ids = _insert_contacts_core(self.session, rows, compact_log=self.compact_log)
         else:
             ids = self._add_sqlite(rows)
         self.count += len(ids)
@@ -713,8 +715,11 @@ class BulkContactWriter:
         return list(range(first, first + len(rows)))
 
 
-def _insert_contacts_core(session: Session, rows: Sequence[NewContact]) -> list[int]:
-    """The portable path (PostgreSQL): Core inserts with ``RETURNING`` ids."""
+def _insert_contacts_core(
+    session: Session, rows: Sequence[NewContact], *, compact_log: bool = False
+) -> list[int]:
+    """The portable path (PostgreSQL): Core inserts with ``RETURNING`` ids. ``compact_log``
+    logs the creations without snapshots (``changelog.log_created_ids``)."""
     c_t = m.Contact.__table__
     now = m.utcnow()
     # Only the columns some row sets (plus the required ones) go into the INSERT.
@@ -765,6 +770,11 @@ def _insert_contacts_core(session: Session, rows: Sequence[NewContact]) -> list[
     insert_rows(session, m.ContactEmail.__table__, email_rows)
     insert_rows(session, m.ContactPhone.__table__, phone_rows)
     insert_rows(session, m.ContactTag.__table__, tag_rows)
+    if compact_log:
+        from pycrm.services.changelog import log_created_ids
+
+        log_created_ids(session, "contact", ids)
+        return ids
     # Snapshots are built from what we inserted (the shape changelog.snapshot gives), not re-read.
     now_iso = now.isoformat()
     by_contact: dict[int, dict[str, list[dict[str, Any]]]] = {}

@@ -1,8 +1,8 @@
 """What `import csv` leaves in the ChangeLog: per-contact history and undo work on its records.
 
-On SQLite the import logs each creation compactly (no snapshot, ``changelog.log_created_range``);
-history and revert rebuild the created state from the rest of the log. On PostgreSQL the same
-tests run on full snapshots.
+The import logs each creation compactly (no snapshot: ``changelog.log_created_range`` on SQLite,
+``log_created_ids`` on PostgreSQL); history and revert rebuild the created state from the rest of
+the log.
 """
 
 from __future__ import annotations
@@ -120,3 +120,21 @@ def test_history_and_undo_of_a_later_delete(database: Database, tmp_path: Path) 
     with database.write("undo delete") as s:
         changelog.revert_batch(s, deletion)
     assert state(database) == before
+
+
+def test_the_import_logs_its_creations_without_snapshots(
+    database: Database, tmp_path: Path
+) -> None:
+    batch = imported(database, tmp_path, rows=5)
+    with database.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                'SELECT record_id, "after" IS NULL, record_uuid = c.uuid FROM change_log l '
+                "JOIN contact c ON c.id = l.record_id "
+                "WHERE l.batch_id = :b AND l.entity = 'contact' ORDER BY l.id"
+            ),
+            {"b": batch},
+        ).all()
+    assert len(rows) == 5
+    assert all(compact and same for _id, compact, same in rows)
+    assert [r[0] for r in rows] == sorted(r[0] for r in rows)
