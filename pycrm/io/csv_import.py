@@ -586,24 +586,31 @@ def _region_checks(metadata: Any, prefix: re.Pattern[str] | None) -> _Country:
 _UNSURE = ""
 
 
+@lru_cache(maxsize=1024)
+def _code_size(prefix: str) -> int:
+    """How many of these (up to three) leading digits make a calling code; 0 when none does."""
+    import phonenumbers
+
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    for size in (1, 2, 3):
+        if int(prefix[:size]) in codes:
+            return size
+    return 0
+
+
 def _international(digits: str) -> str | None:
     """E.164 for a valid ``+digits`` number, None when invalid, "" when unsure (use the slow path).
 
     Equivalent to phonenumbers' parse + is_valid_number + format for numbers whose national part
     has no national prefix to strip and no leading zero; those others take the full parser.
     """
-    import phonenumbers
-
     body = digits[1:]
     if not body or body[0] == "0":
         return _UNSURE
-    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
-    for size in (1, 2, 3):
-        code = int(body[:size])
-        if code in codes:
-            break
-    else:
+    size = _code_size(body[:3])
+    if not size:
         return _UNSURE
+    code = int(body[:size])
     national = body[size:]
     if not 2 <= len(national) <= 17 or national[0] == "0":
         return _UNSURE
@@ -613,6 +620,8 @@ def _international(digits: str) -> str | None:
     ):
         return _UNSURE
     if not country.fast:
+        import phonenumbers
+
         number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
         valid = phonenumbers.is_valid_number(number)
     else:
@@ -627,6 +636,12 @@ def _national(digits: str, region: str) -> Phone:
 
 def fast_phone(value: str, region: str) -> Phone:
     """``normalize_phone`` for plainly written numbers (digits, spaces, ``-``, ``.``, brackets)."""
+    return Phone(*_phone_parts(value, region))
+
+
+def _phone_parts(value: str, region: str) -> tuple[str, str, bool]:
+    """``fast_phone``'s number, raw text and whether it is normalised, as a tuple (the import's
+    rows hold them so; no ``Phone`` built and taken apart for each)."""
     raw = value.strip()
     if raw[:4].lower() == "tel:":
         raw = raw[4:]
@@ -636,15 +651,16 @@ def fast_phone(value: str, region: str) -> Phone:
             if digits[0] == "+":
                 number = _international(digits)
                 if number is None:
-                    return Phone(number=raw, raw=raw, normalized=False)
+                    return raw, raw, False
                 if number != _UNSURE:
-                    return Phone(number=number, raw=raw, normalized=True)
+                    return number, raw, True
             else:
                 cached = _national(digits, region)
                 if cached.normalized:
-                    return Phone(number=cached.number, raw=raw, normalized=True)
-                return Phone(number=raw, raw=raw, normalized=False)
-    return normalize_phone(value, region)
+                    return cached.number, raw, True
+                return raw, raw, False
+    phone = normalize_phone(value, region)
+    return phone.number, phone.raw, phone.normalized
 
 
 @lru_cache(maxsize=4096)
@@ -726,6 +742,21 @@ def row_to_contact(
     return contact, company
 
 
+@lru_cache(maxsize=16384)
+def _fold_word(word: str) -> str:
+    return fold.__wrapped__(word)  # type: ignore[attr-defined, no-any-return]
+
+
+def _fold(text: str) -> str:
+    """``fold`` for a name, without its cache (an import's names are mostly unique, and each one
+    would push out a cached one): ASCII text is only lower-cased and its spaces collapsed, other
+    text folded word by word (first and last names repeat), which gives the same result (NFKD,
+    accents, case and whitespace never reach across whitespace; a test compares both)."""
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return " ".join(" ".join([_fold_word(w) for w in text.split()]).split())
+
+
 def _clean(text: str) -> str | None:
     """``clean`` for a str, without its regular expression when there is nothing to remove
     (no character ``clean`` drops is printable)."""
@@ -797,13 +828,13 @@ def _plain_record(
         seen_numbers: set[str] = set()
         for cell in cells:
             for text in _split_multi(cell.replace(" ::: ", ";")):
-                phone = fast_phone(text, region)
-                if phone.number not in seen_numbers:
-                    seen_numbers.add(phone.number)
-                    phones.append((phone.number, phone.raw, phone.normalized, None))
+                number, raw, normalized = _phone_parts(text, region)
+                if number not in seen_numbers:
+                    seen_numbers.add(number)
+                    phones.append((number, raw, normalized, None))
     cells = get("tags")
     tags = list(_tags(tuple(cells))) if cells else []
-    fields["name_key"] = fold(display_name)  # as NewContact sets it (lists sort by it)
+    fields["name_key"] = _fold(display_name)  # as NewContact sets it (lists sort by it)
     return [display_name, fields, emails, phones, tags, None, None], company
 
 
@@ -1325,7 +1356,7 @@ class _Matcher:
                     if existing is None and normalized:
                         existing = by_phone.get(number)
                 if existing is None and not record[EMAILS] and not record[PHONES]:
-                    name_key = (fold(record[NAME]), fold(company or ""))
+                    name_key = (_fold(record[NAME]), fold(company or ""))
                     existing = self._names().get(name_key)
             earlier = next((seen_in_file[k] for k in file_keys if k in seen_in_file), None)
             if (
@@ -1376,7 +1407,7 @@ def _file_keys(record: Record, company: str | None) -> list[str]:
     """The keys that make two rows of one file the same person: their uuid, e-mails and valid
     phones, else the folded name and company."""
     keys = [e.lower() for e, _ in record[EMAILS]] + [p[0] for p in record[PHONES] if p[2]]
-    keys = keys or [f"name:{fold(record[NAME])}|{fold(company or '')}"]
+    keys = keys or [f"name:{_fold(record[NAME])}|{fold(company or '')}"]
     return [f"uuid:{record[UUID]}", *keys] if record[UUID] else keys
 
 
