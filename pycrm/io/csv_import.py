@@ -163,25 +163,45 @@ class _Spool:
         self._file: IO[bytes] | None = None
         self.count = 0
 
+    @staticmethod
+    def dumps(items: Any) -> tuple[bytes, bytes]:
+        """``items`` as ``b"M"`` and marshal's bytes, or ``b"P"`` and pickle's."""
+        try:
+            return b"M", marshal.dumps(items)
+        except ValueError:
+            return b"P", pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+
     def write(self, items: list[Any]) -> tuple[bytes, bytes]:
         """Park ``items``; returns how they were stored (``b"M"`` marshal or ``b"P"`` pickle, and
         the bytes), which ``loads`` turns back into them."""
         if not items:
             return b"M", marshal.dumps(items)
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="pycrm-import-")  # noqa: SIM115 (closed by close())
-        try:
-            kind, data = b"M", marshal.dumps(items)
-        except ValueError:
-            kind, data = b"P", pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
-        self._file.write(kind + len(data).to_bytes(8, "little"))
-        self._file.write(data)
+        kind, data = self.dumps(items)
+        self._append(kind, data)
         self.count += len(items)
         return kind, data
 
+    def write_prepared(self, kind: bytes, data: bytes, count: int) -> None:
+        """Park ``count`` new contacts already dumped (``dumps``) as ``_ImportWriter.packed``
+        rows: the bytes handed to a writing process, kept as they are (``items`` tells them
+        apart)."""
+        self._append(kind.lower(), data)
+        self.count += count
+
+    def _append(self, kind: bytes, data: bytes) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="pycrm-import-")  # noqa: SIM115 (closed by close())
+        self._file.write(kind + len(data).to_bytes(8, "little"))
+        self._file.write(data)
+
     @staticmethod
     def loads(kind: bytes, data: bytes) -> Any:
-        return marshal.loads(data) if kind == b"M" else pickle.loads(data)
+        return marshal.loads(data) if kind in (b"M", b"m") else pickle.loads(data)
+
+    def items(self) -> Iterator[tuple[bool, Any]]:
+        """(whether it is a ``write_prepared`` chunk, the chunk) for each stored chunk."""
+        for kind, data in self.frames():
+            yield kind.islower(), self.loads(kind, data)
 
     def frames(self) -> Iterator[tuple[bytes, bytes]]:
         """Each stored chunk as ``write`` returned it."""
@@ -269,6 +289,8 @@ class Plan:
     _updates: _Spool = field(default_factory=_Spool, repr=False)
     # The new contacts already written, uncommitted, by a writing process (``write_ahead``).
     _ahead: WriteAhead | None = field(default=None, repr=False)
+    # Folded name → the id planned for each new company named by the spooled prepared chunks.
+    _planned_companies: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def create_lines(self) -> array[int]:
@@ -962,11 +984,15 @@ def _plan_rows(
         for count, valid, rejected in chunks:
             plan.rows += count
             plan.rejected.extend(rejected)
+            # With a writer, the new contacts are spooled as the rows handed to it (dumped once).
+            matcher.caller_spools = ahead is not None
             stored = matcher.feed(valid)
             if ahead is not None and plan.rejected:
                 ahead.close()  # strict: nothing will be written; else it comes from the spool
                 ahead = None
-            if ahead is not None and stored is not None:
+            if stored is not None and matcher.caller_spools and ahead is None:
+                plan._creates.write(stored[0])
+            elif ahead is not None and stored is not None:
                 creates, companies = stored
                 new = [(key, name) for key, name in companies if key not in company_ids]
                 company_ids.update((key, next_company + i) for i, (key, _) in enumerate(new))
@@ -975,8 +1001,10 @@ def _plan_rows(
                     if key is not None:
                         record[COMPANY_ID] = company_ids[key]
                 chunk = preparer._prepare(creates, preparer.next_id)
+                kind, data = _Spool.dumps(_ImportWriter.packed(chunk))
+                plan._creates.write_prepared(kind, data, len(creates))
                 done = reader.position / size
-                if not ahead.send(new, next_company, _ImportWriter.packed(chunk), done):
+                if not ahead.send(new, next_company, kind, data, done):
                     ahead.close()
                     ahead = None
                 next_company += len(new)
@@ -996,6 +1024,7 @@ def _plan_rows(
         plan.close()
         raise ImportError_(f"{source}: only a header row, no contacts to import")
     plan.new_companies = sorted(matcher.new_company_names.values(), key=fold)
+    plan._planned_companies = company_ids
     return plan
 
 
@@ -1288,6 +1317,8 @@ class _Matcher:
         self.new_company_names: dict[str, str] = {}
         self.name_company: dict[tuple[str, str], int] | None = None
         self.no_contacts: bool | None = None
+        # The caller spools the new contacts itself (as the rows it hands a writing process).
+        self.caller_spools = False
 
     def _names(self) -> dict[tuple[str, str], int]:
         if self.name_company is None:
@@ -1398,7 +1429,8 @@ class _Matcher:
         plan._updates.write(updates)
         if not creates:
             return None
-        plan._creates.write(creates)
+        if not self.caller_spools:
+            plan._creates.write(creates)
         keys = {r[FIELDS]["_company_key"] for r in creates if "_company_key" in r[FIELDS]}
         return creates, sorted((k, self.new_company_names[k]) for k in keys)
 
@@ -1596,6 +1628,24 @@ class _ImportWriter(contact_service.BulkContactWriter):
                 chunk.phone_rows, chunk.tags, chunk.tag_names, chunk.documents)  # fmt: skip
 
     @staticmethod
+    def renumbered(chunk: _Prepared, first: int, company_ids: dict[int, int]) -> _Prepared:
+        """The chunk with its contacts numbered from ``first`` and the company ids in
+        ``company_ids`` replaced (a spooled chunk written after all by ``apply_import``, whose
+        ids may differ from those planned)."""
+        shift = first - chunk.first
+        out = _Prepared(chunk.contact_rows)  # its length and truth value; the rows are below
+        out.first, out.columns, out.tag_names = first, chunk.columns, chunk.tag_names
+        out.contact_rows = [
+            (row[0] + shift, *row[1:5], company_ids.get(row[5], row[5]), *row[6:])
+            for row in chunk.contact_rows
+        ]
+        out.email_rows = [(row[0] + shift, *row[1:]) for row in chunk.email_rows]
+        out.phone_rows = [(row[0] + shift, *row[1:]) for row in chunk.phone_rows]
+        out.tags = [(cid + shift, key) for cid, key in chunk.tags]
+        out.documents = [(row[0] + 4 * shift, *row[1:]) for row in chunk.documents]
+        return out
+
+    @staticmethod
     def unpacked(values: Sequence[Any]) -> _Prepared:
         chunk = _Prepared()
         (chunk.first, chunk.columns, chunk.contact_rows, chunk.email_rows, chunk.phone_rows,
@@ -1603,14 +1653,19 @@ class _ImportWriter(contact_service.BulkContactWriter):
         chunk.columns = tuple(chunk.columns)
         return chunk
 
-    def add_chunks(self, chunks: Iterator[list[Record]]) -> None:
-        """Write every chunk, each one's rows built while the previous one is indexed."""
+    def add_chunks(
+        self, chunks: Iterator[list[Record] | _Prepared], company_ids: dict[int, int] | None = None
+    ) -> None:
+        """Write every chunk, each one's rows built while the previous one is indexed. A chunk
+        already prepared is renumbered (``renumbered``, with ``company_ids``) instead."""
         from concurrent.futures import ThreadPoolExecutor
 
         first = self._next_id()
 
         def prepare(first: int) -> _Prepared | None:
             records = next(chunks, None)
+            if isinstance(records, _Prepared):
+                return self.renumbered(records, first, company_ids or {})
             return None if records is None else self._prepare(records, first)
 
         with ThreadPoolExecutor(1, thread_name_prefix="pycrm-import") as pool:
@@ -1771,9 +1826,15 @@ def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
     gc.disable()
     try:
         new_ids = create_companies(session, plan.new_companies)
+        # Spooled prepared chunks (a writing process's, SQLite only) name new companies by the
+        # ids planned for them.
+        renumber = {i: new_ids[key] for key, i in plan._planned_companies.items() if key in new_ids}
 
-        def creates() -> Iterator[list[Record]]:
-            for chunk in plan._creates.chunks():
+        def creates() -> Iterator[list[Record] | _Prepared]:
+            for prepared, chunk in plan._creates.items():
+                if prepared:
+                    yield _ImportWriter.unpacked(chunk)
+                    continue
                 for record in chunk:
                     key = record[FIELDS].pop("_company_key", None)
                     if key is not None:
@@ -1782,9 +1843,10 @@ def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
 
         with _import_writer(session) as writer:
             if isinstance(writer, _ImportWriter):
-                writer.add_chunks(creates())  # SQLite: records as they are
+                writer.add_chunks(creates(), renumber)  # SQLite: records or spooled rows
             else:
                 for chunk in creates():
+                    assert not isinstance(chunk, _Prepared)  # only spooled with a writing process
                     writer.add([_from_record(r) for r in chunk])
         for updates in plan._updates.chunks():
             apply_updates(session, updates, new_ids, region)

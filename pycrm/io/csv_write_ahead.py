@@ -20,7 +20,6 @@ import gc
 import json
 import marshal
 import os
-import pickle
 import queue
 import sqlite3
 import subprocess
@@ -31,7 +30,7 @@ import uuid
 import weakref
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -154,15 +153,13 @@ class WriteAhead:
         return _read_frame(self._process.stdout)
 
     def send(
-        self, companies: list[tuple[str, str]], first_id: int, chunk: tuple[Any, ...], done: float
-    ) -> bool:
-        """Hand over one chunk of new contacts (``_ImportWriter.packed``) with the companies to
-        create first, numbered from ``first_id``, and the share ``done`` of the file read so far;
-        False when the writer is gone."""
-        try:
-            kind, data = b"M", marshal.dumps(chunk)
-        except ValueError:  # a value marshal cannot hold
-            kind, data = b"P", pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL)
+        self, companies: list[tuple[str, str]], first_id: int, kind: bytes, data: bytes,
+        done: float,
+    ) -> bool:  # fmt: skip
+        """Hand over one chunk of new contacts (``_ImportWriter.packed``, dumped by
+        ``_Spool.dumps`` as ``kind`` and ``data``) with the companies to create first, numbered
+        from ``first_id``, and the share ``done`` of the file read so far; False when the writer
+        is gone."""
         try:
             self._send(b"N", marshal.dumps((companies, first_id, done)))
             self._send(kind, data, flush=True)

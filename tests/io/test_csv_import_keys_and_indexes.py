@@ -103,3 +103,70 @@ def test_indexes_built_again_part_way_hold_every_row(
             ).scalar()
             == 90
         )
+
+
+# --- a writing process's chunks, spooled as handed over, written by apply_import after all ------
+
+LATE_CONTACT = (
+    "INSERT INTO contact (uuid, created_at, updated_at, display_name, name_key, do_not_contact, "
+    "archived) VALUES ('u-late', '2026-01-01', '2026-01-01', 'Late Person', 'late person', 0, 0)"
+)
+LATE_COMPANY = (
+    "INSERT INTO company (uuid, created_at, updated_at, name, name_key) "
+    "VALUES ('u-co', '2026-01-01', '2026-01-01', 'Late Co', 'late co')"
+)
+
+
+def imported(tmp_path: Path, name: str, path: Path, case: str) -> dict[str, Any]:
+    """The content after importing ``path``: by the fallback from a writing process's spool
+    (``case``: "rejected" row, "stale" ids), or in-process ("reference-…") with the same
+    records written first."""
+    import sqlite3
+
+    from pycrm.db import open_database
+
+    from .test_csv_write_ahead import content, seed
+
+    database = open_database(str(tmp_path / f"{name}.db"))
+    seed(database)
+    with database.read() as s:
+        if case == "stale":
+            s.execute(sa.text("SELECT count(*) FROM company")).scalar()  # its snapshot
+        if case in ("stale", "reference-stale"):
+            other = sqlite3.connect(tmp_path / f"{name}.db", isolation_level=None)
+            other.execute(LATE_CONTACT)
+            other.execute(LATE_COMPANY)
+            other.close()
+        plan = plan_import(
+            s, path, region="BR", on_duplicate="skip", write_ahead=not case.startswith("ref")
+        )
+    assert plan._ahead is None  # the writing process was cancelled or refused the ids
+    assert plan._creates.count == len(plan.create) > 50
+    if not case.startswith("ref"):
+        assert any(prepared for prepared, _ in plan._creates.items())
+    with database.write("import csv people.csv", source="import") as s:
+        apply_import(s, plan, region="BR")
+    with database.read() as s:
+        assert s.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+        result = content(s)
+    database.close()
+    return result
+
+
+@pytest.mark.parametrize("case", ["rejected", "stale"])
+def test_chunks_spooled_for_a_writing_process_are_written_as_the_in_process_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    from .test_csv_write_ahead import write_csv
+
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 17)
+    monkeypatch.setattr(csv_import, "WRITE_AHEAD_MIN_BYTES", 0)
+    # "rejected": the writing process is cancelled at line 151, chunks before it were spooled as
+    # its rows, those after as records; "stale": another program took the ids planned for the
+    # contacts and companies, so every chunk is renumbered.
+    path = write_csv(tmp_path / "people.csv", 220, 12, bad={150} if case == "rejected" else set())
+    got = imported(tmp_path, "fallback", path, case)
+    expected = imported(tmp_path, "reference", path, f"reference-{case}")
+    for key in expected:
+        assert got[key] == expected[key], key
+    assert len(got["contacts"]) > 60
