@@ -163,25 +163,45 @@ class _Spool:
         self._file: IO[bytes] | None = None
         self.count = 0
 
+    @staticmethod
+    def dumps(items: Any) -> tuple[bytes, bytes]:
+        """``items`` as ``b"M"`` and marshal's bytes, or ``b"P"`` and pickle's."""
+        try:
+            return b"M", marshal.dumps(items)
+        except ValueError:
+            return b"P", pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
+
     def write(self, items: list[Any]) -> tuple[bytes, bytes]:
         """Park ``items``; returns how they were stored (``b"M"`` marshal or ``b"P"`` pickle, and
         the bytes), which ``loads`` turns back into them."""
         if not items:
             return b"M", marshal.dumps(items)
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="pycrm-import-")  # noqa: SIM115 (closed by close())
-        try:
-            kind, data = b"M", marshal.dumps(items)
-        except ValueError:
-            kind, data = b"P", pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
-        self._file.write(kind + len(data).to_bytes(8, "little"))
-        self._file.write(data)
+        kind, data = self.dumps(items)
+        self._append(kind, data)
         self.count += len(items)
         return kind, data
 
+    def write_prepared(self, kind: bytes, data: bytes, count: int) -> None:
+        """Park ``count`` new contacts already dumped (``dumps``) as ``_ImportWriter.packed``
+        rows: the bytes handed to a writing process, kept as they are (``items`` tells them
+        apart)."""
+        self._append(kind.lower(), data)
+        self.count += count
+
+    def _append(self, kind: bytes, data: bytes) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="pycrm-import-")  # noqa: SIM115 (closed by close())
+        self._file.write(kind + len(data).to_bytes(8, "little"))
+        self._file.write(data)
+
     @staticmethod
     def loads(kind: bytes, data: bytes) -> Any:
-        return marshal.loads(data) if kind == b"M" else pickle.loads(data)
+        return marshal.loads(data) if kind in (b"M", b"m") else pickle.loads(data)
+
+    def items(self) -> Iterator[tuple[bool, Any]]:
+        """(whether it is a ``write_prepared`` chunk, the chunk) for each stored chunk."""
+        for kind, data in self.frames():
+            yield kind.islower(), self.loads(kind, data)
 
     def frames(self) -> Iterator[tuple[bytes, bytes]]:
         """Each stored chunk as ``write`` returned it."""
@@ -269,6 +289,8 @@ class Plan:
     _updates: _Spool = field(default_factory=_Spool, repr=False)
     # The new contacts already written, uncommitted, by a writing process (``write_ahead``).
     _ahead: WriteAhead | None = field(default=None, repr=False)
+    # Folded name → the id planned for each new company named by the spooled prepared chunks.
+    _planned_companies: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def create_lines(self) -> array[int]:
@@ -586,24 +608,31 @@ def _region_checks(metadata: Any, prefix: re.Pattern[str] | None) -> _Country:
 _UNSURE = ""
 
 
+@lru_cache(maxsize=1024)
+def _code_size(prefix: str) -> int:
+    """How many of these (up to three) leading digits make a calling code; 0 when none does."""
+    import phonenumbers
+
+    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+    for size in (1, 2, 3):
+        if int(prefix[:size]) in codes:
+            return size
+    return 0
+
+
 def _international(digits: str) -> str | None:
     """E.164 for a valid ``+digits`` number, None when invalid, "" when unsure (use the slow path).
 
     Equivalent to phonenumbers' parse + is_valid_number + format for numbers whose national part
     has no national prefix to strip and no leading zero; those others take the full parser.
     """
-    import phonenumbers
-
     body = digits[1:]
     if not body or body[0] == "0":
         return _UNSURE
-    codes = phonenumbers.COUNTRY_CODE_TO_REGION_CODE
-    for size in (1, 2, 3):
-        code = int(body[:size])
-        if code in codes:
-            break
-    else:
+    size = _code_size(body[:3])
+    if not size:
         return _UNSURE
+    code = int(body[:size])
     national = body[size:]
     if not 2 <= len(national) <= 17 or national[0] == "0":
         return _UNSURE
@@ -613,6 +642,8 @@ def _international(digits: str) -> str | None:
     ):
         return _UNSURE
     if not country.fast:
+        import phonenumbers
+
         number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
         valid = phonenumbers.is_valid_number(number)
     else:
@@ -627,6 +658,12 @@ def _national(digits: str, region: str) -> Phone:
 
 def fast_phone(value: str, region: str) -> Phone:
     """``normalize_phone`` for plainly written numbers (digits, spaces, ``-``, ``.``, brackets)."""
+    return Phone(*_phone_parts(value, region))
+
+
+def _phone_parts(value: str, region: str) -> tuple[str, str, bool]:
+    """``fast_phone``'s number, raw text and whether it is normalised, as a tuple (the import's
+    rows hold them so; no ``Phone`` built and taken apart for each)."""
     raw = value.strip()
     if raw[:4].lower() == "tel:":
         raw = raw[4:]
@@ -636,15 +673,16 @@ def fast_phone(value: str, region: str) -> Phone:
             if digits[0] == "+":
                 number = _international(digits)
                 if number is None:
-                    return Phone(number=raw, raw=raw, normalized=False)
+                    return raw, raw, False
                 if number != _UNSURE:
-                    return Phone(number=number, raw=raw, normalized=True)
+                    return number, raw, True
             else:
                 cached = _national(digits, region)
                 if cached.normalized:
-                    return Phone(number=cached.number, raw=raw, normalized=True)
-                return Phone(number=raw, raw=raw, normalized=False)
-    return normalize_phone(value, region)
+                    return cached.number, raw, True
+                return raw, raw, False
+    phone = normalize_phone(value, region)
+    return phone.number, phone.raw, phone.normalized
 
 
 @lru_cache(maxsize=4096)
@@ -726,6 +764,21 @@ def row_to_contact(
     return contact, company
 
 
+@lru_cache(maxsize=16384)
+def _fold_word(word: str) -> str:
+    return fold.__wrapped__(word)  # type: ignore[attr-defined, no-any-return]
+
+
+def _fold(text: str) -> str:
+    """``fold`` for a name, without its cache (an import's names are mostly unique, and each one
+    would push out a cached one): ASCII text is only lower-cased and its spaces collapsed, other
+    text folded word by word (first and last names repeat), which gives the same result (NFKD,
+    accents, case and whitespace never reach across whitespace; a test compares both)."""
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return " ".join(" ".join([_fold_word(w) for w in text.split()]).split())
+
+
 def _clean(text: str) -> str | None:
     """``clean`` for a str, without its regular expression when there is nothing to remove
     (no character ``clean`` drops is printable)."""
@@ -797,13 +850,13 @@ def _plain_record(
         seen_numbers: set[str] = set()
         for cell in cells:
             for text in _split_multi(cell.replace(" ::: ", ";")):
-                phone = fast_phone(text, region)
-                if phone.number not in seen_numbers:
-                    seen_numbers.add(phone.number)
-                    phones.append((phone.number, phone.raw, phone.normalized, None))
+                number, raw, normalized = _phone_parts(text, region)
+                if number not in seen_numbers:
+                    seen_numbers.add(number)
+                    phones.append((number, raw, normalized, None))
     cells = get("tags")
     tags = list(_tags(tuple(cells))) if cells else []
-    fields["name_key"] = fold(display_name)  # as NewContact sets it (lists sort by it)
+    fields["name_key"] = _fold(display_name)  # as NewContact sets it (lists sort by it)
     return [display_name, fields, emails, phones, tags, None, None], company
 
 
@@ -925,16 +978,21 @@ def _plan_rows(
         session.execute(sa.text("SELECT coalesce(max(id), 0) FROM company")).scalar_one()
     )
     company_ids: dict[str, int] = {}
+    size = max(1, path.stat().st_size)
     try:
         chunks = _parallel_chunks(reader, workers) if workers > 1 else reader.chunks()
         for count, valid, rejected in chunks:
             plan.rows += count
             plan.rejected.extend(rejected)
+            # With a writer, the new contacts are spooled as the rows handed to it (dumped once).
+            matcher.caller_spools = ahead is not None
             stored = matcher.feed(valid)
             if ahead is not None and plan.rejected:
                 ahead.close()  # strict: nothing will be written; else it comes from the spool
                 ahead = None
-            if ahead is not None and stored is not None:
+            if stored is not None and matcher.caller_spools and ahead is None:
+                plan._creates.write(stored[0])
+            elif ahead is not None and stored is not None:
                 creates, companies = stored
                 new = [(key, name) for key, name in companies if key not in company_ids]
                 company_ids.update((key, next_company + i) for i, (key, _) in enumerate(new))
@@ -943,7 +1001,10 @@ def _plan_rows(
                     if key is not None:
                         record[COMPANY_ID] = company_ids[key]
                 chunk = preparer._prepare(creates, preparer.next_id)
-                if not ahead.send(new, next_company, _ImportWriter.packed(chunk)):
+                kind, data = _Spool.dumps(_ImportWriter.packed(chunk))
+                plan._creates.write_prepared(kind, data, len(creates))
+                done = reader.position / size
+                if not ahead.send(new, next_company, kind, data, done):
                     ahead.close()
                     ahead = None
                 next_company += len(new)
@@ -963,6 +1024,7 @@ def _plan_rows(
         plan.close()
         raise ImportError_(f"{source}: only a header row, no contacts to import")
     plan.new_companies = sorted(matcher.new_company_names.values(), key=fold)
+    plan._planned_companies = company_ids
     return plan
 
 
@@ -989,6 +1051,7 @@ class _ChunkReader:
         self.path, self.source, self.encoding, self.sep = path, source, encoding, sep
         self.headers, self.mapping = headers, mapping
         self.region, self.date_order = region, date_order
+        self.position = 0  # bytes of the file read so far (roughly: the reads are buffered)
 
     def chunks(self, part: int = 0, parts: int = 1) -> Iterator[_Chunk]:
         """(rows, valid, rejected) for every ``parts``-th chunk of records from the ``part``-th.
@@ -1012,6 +1075,7 @@ class _ChunkReader:
         plain = tuple(k for k in _PLAIN_FIELDS if k in targets)
         columns_ = [(i, t, t[7:] if t.startswith("custom:") else None) for i, t in columns]
         with open_text(self.path, self.encoding) as handle:
+            buffer = getattr(handle, "buffer", None)
             rows = read_rows(handle, self.source, self.sep)
             next(rows)  # the header
             index = 0
@@ -1074,6 +1138,8 @@ class _ChunkReader:
                         rejected.append(Problem(line, column, exc.reason, raw))
                         continue
                     valid.append((line, _to_record(contact), company))
+                if buffer is not None:
+                    self.position = buffer.tell()
                 yield count, valid, rejected
 
 
@@ -1251,6 +1317,8 @@ class _Matcher:
         self.new_company_names: dict[str, str] = {}
         self.name_company: dict[tuple[str, str], int] | None = None
         self.no_contacts: bool | None = None
+        # The caller spools the new contacts itself (as the rows it hands a writing process).
+        self.caller_spools = False
 
     def _names(self) -> dict[tuple[str, str], int]:
         if self.name_company is None:
@@ -1319,7 +1387,7 @@ class _Matcher:
                     if existing is None and normalized:
                         existing = by_phone.get(number)
                 if existing is None and not record[EMAILS] and not record[PHONES]:
-                    name_key = (fold(record[NAME]), fold(company or ""))
+                    name_key = (_fold(record[NAME]), fold(company or ""))
                     existing = self._names().get(name_key)
             earlier = next((seen_in_file[k] for k in file_keys if k in seen_in_file), None)
             if (
@@ -1361,7 +1429,8 @@ class _Matcher:
         plan._updates.write(updates)
         if not creates:
             return None
-        plan._creates.write(creates)
+        if not self.caller_spools:
+            plan._creates.write(creates)
         keys = {r[FIELDS]["_company_key"] for r in creates if "_company_key" in r[FIELDS]}
         return creates, sorted((k, self.new_company_names[k]) for k in keys)
 
@@ -1370,7 +1439,7 @@ def _file_keys(record: Record, company: str | None) -> list[str]:
     """The keys that make two rows of one file the same person: their uuid, e-mails and valid
     phones, else the folded name and company."""
     keys = [e.lower() for e, _ in record[EMAILS]] + [p[0] for p in record[PHONES] if p[2]]
-    keys = keys or [f"name:{fold(record[NAME])}|{fold(company or '')}"]
+    keys = keys or [f"name:{_fold(record[NAME])}|{fold(company or '')}"]
     return [f"uuid:{record[UUID]}", *keys] if record[UUID] else keys
 
 
@@ -1414,6 +1483,8 @@ class _ImportWriter(contact_service.BulkContactWriter):
         self._tag_name_of: dict[int, str] = {}
         self._tag_rows: list[tuple[int, int]] = []
         self._written = _Prepared()
+        # Set by ``_import_writer``: the indexes to build again before the block ends.
+        self.dropped_indexes: _DroppedIndexes | None = None
 
     def _prepare(self, records: list[Record], first: int) -> _Prepared:
         """The chunk's rows, its contacts numbered from ``first`` (touches no database)."""
@@ -1557,6 +1628,24 @@ class _ImportWriter(contact_service.BulkContactWriter):
                 chunk.phone_rows, chunk.tags, chunk.tag_names, chunk.documents)  # fmt: skip
 
     @staticmethod
+    def renumbered(chunk: _Prepared, first: int, company_ids: dict[int, int]) -> _Prepared:
+        """The chunk with its contacts numbered from ``first`` and the company ids in
+        ``company_ids`` replaced (a spooled chunk written after all by ``apply_import``, whose
+        ids may differ from those planned)."""
+        shift = first - chunk.first
+        out = _Prepared(chunk.contact_rows)  # its length and truth value; the rows are below
+        out.first, out.columns, out.tag_names = first, chunk.columns, chunk.tag_names
+        out.contact_rows = [
+            (row[0] + shift, *row[1:5], company_ids.get(row[5], row[5]), *row[6:])
+            for row in chunk.contact_rows
+        ]
+        out.email_rows = [(row[0] + shift, *row[1:]) for row in chunk.email_rows]
+        out.phone_rows = [(row[0] + shift, *row[1:]) for row in chunk.phone_rows]
+        out.tags = [(cid + shift, key) for cid, key in chunk.tags]
+        out.documents = [(row[0] + 4 * shift, *row[1:]) for row in chunk.documents]
+        return out
+
+    @staticmethod
     def unpacked(values: Sequence[Any]) -> _Prepared:
         chunk = _Prepared()
         (chunk.first, chunk.columns, chunk.contact_rows, chunk.email_rows, chunk.phone_rows,
@@ -1564,14 +1653,19 @@ class _ImportWriter(contact_service.BulkContactWriter):
         chunk.columns = tuple(chunk.columns)
         return chunk
 
-    def add_chunks(self, chunks: Iterator[list[Record]]) -> None:
-        """Write every chunk, each one's rows built while the previous one is indexed."""
+    def add_chunks(
+        self, chunks: Iterator[list[Record] | _Prepared], company_ids: dict[int, int] | None = None
+    ) -> None:
+        """Write every chunk, each one's rows built while the previous one is indexed. A chunk
+        already prepared is renumbered (``renumbered``, with ``company_ids``) instead."""
         from concurrent.futures import ThreadPoolExecutor
 
         first = self._next_id()
 
         def prepare(first: int) -> _Prepared | None:
             records = next(chunks, None)
+            if isinstance(records, _Prepared):
+                return self.renumbered(records, first, company_ids or {})
             return None if records is None else self._prepare(records, first)
 
         with ThreadPoolExecutor(1, thread_name_prefix="pycrm-import") as pool:
@@ -1612,13 +1706,13 @@ def _import_writer(session: Session) -> Iterator[contact_service.BulkContactWrit
     with (
         fts.triggers_paused(session),
         fts.insert_triggers_dropped(session, tables),
-        _indexes_built_after(session, tables),
+        _indexes_built_after(session, tables) as writer.dropped_indexes,
     ):
         yield writer  # it builds the search documents of what it writes
 
 
 @contextmanager
-def _indexes_built_after(session: Session, tables: Sequence[str]) -> Iterator[None]:
+def _indexes_built_after(session: Session, tables: Sequence[str]) -> Iterator[_DroppedIndexes]:
     """Drop the secondary indexes of those of ``tables`` that are empty; build them at the end.
 
     Filling an empty table and then building each index in one sorted pass costs less than
@@ -1632,6 +1726,9 @@ def _indexes_built_after(session: Session, tables: Sequence[str]) -> Iterator[No
     1.6 s with the indexes, 0.2 s without plus 0.8 s to build them), dropping an index locks
     its table until the import commits: readers of an empty table wait instead of seeing it
     empty. Indexes that back a constraint (primary keys, UNIQUE constraints) stay.
+
+    The block may build some of them early (``build_one``): a writer with time to spare builds
+    them while it waits for rows, and the rows that follow keep them current.
     """
     execute = session.connection().exec_driver_sql
     session.flush()
@@ -1660,11 +1757,27 @@ def _indexes_built_after(session: Session, tables: Sequence[str]) -> Iterator[No
         saved.extend((name, sql) for name, sql in found)
     for name, _sql in saved:
         execute(f"DROP INDEX {name}")
-    yield
-    session.flush()
-    execute = session.connection().exec_driver_sql
-    for _name, sql in saved:
-        execute(sql)
+    dropped = _DroppedIndexes(session, saved)
+    yield dropped
+    while dropped.build_one():
+        pass
+
+
+class _DroppedIndexes:
+    """The indexes ``_indexes_built_after`` dropped and has not built again yet."""
+
+    def __init__(self, session: Session, saved: list[tuple[str, str]]) -> None:
+        self._session = session
+        self._left = list(saved)
+
+    def build_one(self) -> bool:
+        """Build the next one; False when none is left."""
+        if not self._left:
+            return False
+        _name, sql = self._left.pop(0)
+        self._session.flush()
+        self._session.connection().exec_driver_sql(sql)
+        return True
 
 
 def apply_import(session: Session, plan: Plan, *, region: str = "US") -> dict[str, int]:
@@ -1714,9 +1827,15 @@ def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
     gc.disable()
     try:
         new_ids = create_companies(session, plan.new_companies)
+        # Spooled prepared chunks (a writing process's, SQLite only) name new companies by the
+        # ids planned for them.
+        renumber = {i: new_ids[key] for key, i in plan._planned_companies.items() if key in new_ids}
 
-        def creates() -> Iterator[list[Record]]:
-            for chunk in plan._creates.chunks():
+        def creates() -> Iterator[list[Record] | _Prepared]:
+            for prepared, chunk in plan._creates.items():
+                if prepared:
+                    yield _ImportWriter.unpacked(chunk)
+                    continue
                 for record in chunk:
                     key = record[FIELDS].pop("_company_key", None)
                     if key is not None:
@@ -1725,9 +1844,10 @@ def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
 
         with _import_writer(session) as writer:
             if isinstance(writer, _ImportWriter):
-                writer.add_chunks(creates())  # SQLite: records as they are
+                writer.add_chunks(creates(), renumber)  # SQLite: records or spooled rows
             else:
                 for chunk in creates():
+                    assert not isinstance(chunk, _Prepared)  # only spooled with a writing process
                     writer.add([_from_record(r) for r in chunk])
         for updates in plan._updates.chunks():
             apply_updates(session, updates, new_ids, region)
