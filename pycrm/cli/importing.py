@@ -186,7 +186,7 @@ def import_csv(
                 # New contacts are written by a second process while the file is still read
                 # (SQLite, an empty contact book, 2–25 MB); not for a dry run, nor when the
                 # mapping is saved first (that write would wait for the import's lock).
-                write_ahead=not dry_run and not save_mapping,
+                write_ahead=not dry_run and not save_mapping, skip_invalid=skip_invalid,
             )  # fmt: skip
             if progress is not None:
                 sys.stderr.write("\n")

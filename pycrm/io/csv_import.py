@@ -878,6 +878,7 @@ def plan_import(
     date_order: str = "dmy",
     progress: Callable[[int], None] | None = None,
     write_ahead: bool = False,
+    skip_invalid: bool = False,
 ) -> Plan:
     """Read, validate and match every row; nothing is committed.
 
@@ -888,6 +889,8 @@ def plan_import(
     ``csv_write_ahead``). A rejected row cancels that (strict imports write nothing), and so does
     ``Plan.close`` or the plan being dropped. Leave it off for ``--dry-run`` and when something
     else is written before the import: that writer would wait for the import's lock.
+    ``skip_invalid``: the caller imports the valid rows even when some are rejected
+    (``--skip-invalid``), so a rejected row does not cancel the writing.
     """
     source = source or str(path)
     if on_duplicate not in ("skip", "update", "create"):
@@ -919,7 +922,8 @@ def plan_import(
     gc.disable()
     try:
         return _plan_rows(session, path, source, chosen, sep, preset, overrides, saved_mapping,
-                          on_duplicate, region, date_order, progress, write_ahead)  # fmt: skip
+                          on_duplicate, region, date_order, progress, write_ahead,
+                          skip_invalid)  # fmt: skip
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -932,6 +936,7 @@ def _plan_rows(
     session: Session, path: Path, source: str, chosen: str, sep: str, preset: str,
     overrides: dict[str, str] | None, saved_mapping: dict[str, str] | None, on_duplicate: str,
     region: str, date_order: str, progress: Callable[[int], None] | None, write_ahead: bool = False,
+    skip_invalid: bool = False,
 ) -> Plan:  # fmt: skip
     with open_text(path, chosen) as handle:
         rows = read_rows(handle, source, sep)
@@ -987,7 +992,7 @@ def _plan_rows(
             # With a writer, the new contacts are spooled as the rows handed to it (dumped once).
             matcher.caller_spools = ahead is not None
             stored = matcher.feed(valid)
-            if ahead is not None and plan.rejected:
+            if ahead is not None and plan.rejected and not skip_invalid:
                 ahead.close()  # strict: nothing will be written; else it comes from the spool
                 ahead = None
             if stored is not None and matcher.caller_spools and ahead is None:

@@ -158,6 +158,33 @@ def test_a_rejected_row_cancels_the_writing_and_skip_invalid_still_imports_the_r
 
 
 @pytest.mark.usefixtures("small_chunks")
+def test_with_skip_invalid_a_rejected_row_keeps_the_writing(tmp_path: Path) -> None:
+    """--skip-invalid imports the valid rows anyway: the rows written ahead are kept, and the
+    result is the in-process import's."""
+    from pycrm.db import open_database
+
+    path = write_csv(tmp_path / "people.csv", 150, 6, bad={30, 120})
+    results = []
+    for write_ahead in (False, True):
+        database = open_database(str(tmp_path / f"crm-{write_ahead}.db"))
+        seed(database)
+        with database.read() as s:
+            plan = plan_import(s, path, region="BR", write_ahead=write_ahead, skip_invalid=True)
+        assert len(plan.rejected) == 2
+        assert (plan._ahead is not None) == write_ahead  # not cancelled by the rejected rows
+        with database.write("import csv people.csv", source="import") as s:
+            apply_import(s, plan, region="BR")
+        with database.read() as s:
+            results.append(content(s))
+            assert s.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+        database.close()
+    normal, ahead = results
+    for key in normal:
+        assert ahead[key] == normal[key], key
+    assert len(normal["contacts"]) > 50
+
+
+@pytest.mark.usefixtures("small_chunks")
 def test_a_plan_never_applied_leaves_nothing_and_no_lock(
     sqlite_db: Database, db_path: Path, tmp_path: Path
 ) -> None:
