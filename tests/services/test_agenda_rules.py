@@ -280,28 +280,34 @@ def test_migration_0006_adds_and_removes_its_indexes(database: Database) -> None
     assert ours <= indexes()
 
 
-def test_people_due_a_touch_are_read_from_their_index_on_sqlite(sqlite_db: Database) -> None:
-    """Both due-touch statements (the first few, the count) read ix_contact_due and no contact
-    row: the index's expression and WHERE must keep matching the query's text."""
-    with sqlite_db.write("setup") as s:
+def _due_touch_statements(database: Database) -> list[tuple[str, Any]]:
+    """The due-touch pass's two statements over contacts (the first few, the count), as sent
+    to the driver, for four people due (three with a cadence, one vip)."""
+    with database.write("setup") as s:
         for i in range(3):
             contacts.create_contact(s, f"cold {i}", cadence_days=7)
         contacts.create_contact(s, "vip", tags=["vip"])
-    with sqlite_db.engine.begin() as conn:
+    with database.engine.begin() as conn:
         conn.execute(t.contact.update().values(created_at=NOW - timedelta(days=90)))
     statements: list[tuple[str, Any]] = []
 
     def seen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
         statements.append((statement, params))
 
-    sa.event.listen(sqlite_db.engine, "before_cursor_execute", seen)
+    sa.event.listen(database.engine, "before_cursor_execute", seen)
     try:
-        with sqlite_db.engine.connect() as conn:
+        with database.engine.connect() as conn:
             found, total = agenda.due_touch(conn, NOW, limit=2)
     finally:
-        sa.event.remove(sqlite_db.engine, "before_cursor_execute", seen)
+        sa.event.remove(database.engine, "before_cursor_execute", seen)
     assert (len(found), total) == (2, 4)
-    ranked, counted = [s for s in statements if "FROM contact" in s[0]][-2:]
+    return [s for s in statements if "FROM contact" in s[0]][-2:]
+
+
+def test_people_due_a_touch_are_read_from_their_index_on_sqlite(sqlite_db: Database) -> None:
+    """Both due-touch statements (the first few, the count) read ix_contact_due and no contact
+    row: the index's expression and WHERE must keep matching the query's text."""
+    ranked, counted = _due_touch_statements(sqlite_db)
     with sqlite_db.engine.connect() as conn:
         for statement, params in (ranked, counted):
             plan = [
@@ -324,25 +330,7 @@ def test_people_due_a_touch_can_be_read_from_their_index_on_postgres() -> None:
     from tests.conftest import _fresh_pg
 
     database = _fresh_pg()
-    with database.write("setup") as s:
-        for i in range(3):
-            contacts.create_contact(s, f"cold {i}", cadence_days=7)
-        contacts.create_contact(s, "vip", tags=["vip"])
-    with database.engine.begin() as conn:
-        conn.execute(t.contact.update().values(created_at=NOW - timedelta(days=90)))
-    statements: list[tuple[str, Any]] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        statements.append((statement, params))
-
-    sa.event.listen(database.engine, "before_cursor_execute", seen)
-    try:
-        with database.engine.connect() as conn:
-            found, total = agenda.due_touch(conn, NOW, limit=2)
-    finally:
-        sa.event.remove(database.engine, "before_cursor_execute", seen)
-    assert (len(found), total) == (2, 4)
-    ranked, counted = [s for s in statements if "FROM contact" in s[0]][-2:]
+    ranked, counted = _due_touch_statements(database)
     with database.engine.connect() as conn:
         conn.exec_driver_sql("SET enable_seqscan = off")
         for statement, params in (ranked, counted):
