@@ -564,6 +564,7 @@ def last_batch(session: Session, *, source: str | None = None) -> BatchInfo | No
         if (
             info.reverts is None
             and info.source != "system"
+            and info.changes  # emptied by `contact forget`: nothing left to undo
             and (source is None or info.source == source)
         ):
             return info
@@ -665,6 +666,12 @@ def revert_batch(session: Session, batch_id: str) -> int:
         .mappings()
         .all()
     )
+    if not entries:
+        # `contact forget` empties batches: it erases the person's entries everywhere.
+        raise Conflict(
+            f"nothing to undo in '{batch['label']}': no change of it is left "
+            "(a forgotten person's changes are erased)"
+        )
     run: list[dict[str, Any]] = []  # consecutive creations of one entity, undone together
     changed = 0  # records deleted or restored (a kept tag or a re-made one is neither)
     moved: dict[str, dict[int, int]] = {}  # records brought back under new ids

@@ -641,8 +641,8 @@ class Salesperson(RuleBasedStateMachine):
     def expected_conflict(self, target: Batch) -> bool:
         """Whether undoing ``target`` must refuse: a later live batch touched its records, or a
         record it did not write points at a record it created."""
-        if target.reverted or target.forget:
-            return True
+        if target.reverted or target.forget or not target.touched:
+            return True  # not touched: every entry was erased by `contact forget`
         later = self.batches[self.batches.index(target) + 1 :]
         for b in later:
             if not b.reverted and b.reverts != target.id and b.touched & target.touched:
@@ -695,7 +695,9 @@ class Salesperson(RuleBasedStateMachine):
             target = data.draw(st.sampled_from(self.batches))
             self.undo_batch(target, ["undo", target.id[:12], "--yes"])
             return
-        candidates = [b for b in self.batches if not b.reverted and b.reverts is None]
+        candidates = [  # a batch `contact forget` emptied is skipped: nothing is left to undo
+            b for b in self.batches if not b.reverted and b.reverts is None and b.touched
+        ]
         if not candidates:
             self.write(["undo", "--yes"], dict(self.state), code=3)
             return

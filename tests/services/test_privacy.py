@@ -87,3 +87,22 @@ def test_subject_access_export_has_everything(database: Database) -> None:
     assert [i["summary"] for i in data["interactions"]] == ["hello"]
     assert [f["what"] for f in data["followups"]] == ["call Sam"]
     assert data["history"][0]["action"] == "create"
+
+
+def test_a_batch_emptied_by_forget_says_there_is_nothing_to_undo(database: Database) -> None:
+    """Undoing 'contact add Zed' after Zed was forgotten used to report 'undone (0 changes)'."""
+    with database.write("contact add Zed") as s:
+        cid = contacts.create_contact(s, "Zed").id
+        added = s.info["batch_id"]
+    with database.write("contact add Ann") as s:
+        contacts.create_contact(s, "Ann")
+    with database.write("forget") as s:
+        privacy.forget_contact(s, cid)
+    with (
+        pytest.raises(Conflict, match="nothing to undo in 'contact add Zed'"),
+        database.write("undo") as s,
+    ):
+        changelog.revert_batch(s, added)
+    with database.read() as s:
+        assert [b.label for b in changelog.list_batches(s) if b.id == added] == ["contact add Zed"]
+        assert next(b for b in changelog.list_batches(s) if b.id == added).reverted_at is None
