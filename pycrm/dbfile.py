@@ -15,7 +15,7 @@ from typing import Any
 
 # The Alembic revisions this version knows, oldest first. A test checks it against migrations/.
 KNOWN_REVISIONS: tuple[str, ...] = (
-    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008",
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009",
 )  # fmt: skip
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 30_000

@@ -256,3 +256,39 @@ def test_a_new_database_is_created_without_alembic(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_migration_0009_remakes_the_search_index_without_prefix_indexes(db_path: Path) -> None:
+    """The documents survive both ways, and search finds the same people by a short prefix."""
+    from alembic import command
+
+    from pycrm.db import _alembic_config
+    from pycrm.services import contacts, search
+
+    database = open_database(str(db_path))
+    with database.write("people") as s:
+        for name in ("José Gonçalves", "Joana Silva", "Léa Martin"):
+            contacts.create_contact(s, name, notes="likes tea")
+
+    def state() -> tuple[str, int, list[str]]:
+        with database.engine.connect() as conn:
+            sql = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'search_index'"
+            ).scalar_one()
+            count = conn.exec_driver_sql("SELECT count(*) FROM search_index").scalar_one()
+        with database.read() as s:
+            found = sorted(h.label for h in search.search(s, "jo", kinds=("contact",)))
+        return sql, count, found
+
+    sql, count, found = state()
+    assert "prefix" not in sql and count == 3
+    assert found == ["Joana Silva", "José Gonçalves"]
+    with database.engine.connect() as conn:
+        command.downgrade(_alembic_config(conn), "0008")
+        conn.commit()
+    assert state() == (sql.replace("2')", "2', prefix = '2 3')"), 3, found)
+    with database.engine.connect() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+        conn.commit()
+    assert state() == (sql, 3, found)
+    database.close()

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-REVISION = '0008'
+REVISION = '0009'
 
 STATEMENTS: tuple[str, ...] = (
     'CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)',
@@ -24,7 +24,7 @@ STATEMENTS: tuple[str, ...] = (
     'CREATE TABLE meeting (\n\tid INTEGER NOT NULL, \n\tuuid VARCHAR(36) NOT NULL, \n\tcreated_at DATETIME NOT NULL, \n\tupdated_at DATETIME NOT NULL, \n\ttitle VARCHAR(300) NOT NULL, \n\tstarts_at DATETIME NOT NULL, \n\tends_at DATETIME NOT NULL, \n\tall_day BOOLEAN NOT NULL, \n\ttimezone VARCHAR(64), \n\tlocation VARCHAR, \n\tnotes VARCHAR, \n\trrule VARCHAR, \n\texdates JSON, \n\tdeal_id INTEGER, \n\textra JSON, \n\tCONSTRAINT pk_meeting PRIMARY KEY (id), \n\tCONSTRAINT fk_meeting_deal_id_deal FOREIGN KEY(deal_id) REFERENCES deal (id) ON DELETE SET NULL\n)',
     'CREATE TABLE meeting_attendee (\n\tmeeting_id INTEGER NOT NULL, \n\tcontact_id INTEGER NOT NULL, \n\tCONSTRAINT pk_meeting_attendee PRIMARY KEY (meeting_id, contact_id), \n\tCONSTRAINT fk_meeting_attendee_contact_id_contact FOREIGN KEY(contact_id) REFERENCES contact (id) ON DELETE CASCADE, \n\tCONSTRAINT fk_meeting_attendee_meeting_id_meeting FOREIGN KEY(meeting_id) REFERENCES meeting (id) ON DELETE CASCADE\n)',
     'CREATE TABLE search_sync (id INTEGER PRIMARY KEY CHECK (id = 1), enabled INTEGER NOT NULL)',
-    "CREATE VIRTUAL TABLE search_index USING fts5(name, emails, phones, tags, notes, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+    "CREATE VIRTUAL TABLE search_index USING fts5(name, emails, phones, tags, notes, tokenize = 'unicode61 remove_diacritics 2')",
     'CREATE INDEX ix_change_batch_at ON change_batch (at)',
     'CREATE INDEX ix_company_domain ON company (domain)',
     'CREATE INDEX ix_company_name ON company (name)',
@@ -102,6 +102,6 @@ STATEMENTS: tuple[str, ...] = (
 )
 
 ROWS: dict[str, list[tuple[Any, ...]]] = {
-    'alembic_version': [('0008',)],
+    'alembic_version': [('0009',)],
     'search_sync': [(1, 1)],
 }
