@@ -39,12 +39,16 @@ def test_one_by_one_and_renamed(database: Database) -> None:
         contacts.update_contact(s, ids["Zoe Zed"], display_name="Ábaco Zed")
     assert _listed(database)[0] == "Ábaco Zed"
     _keys_match_names(database)
+    _undo_last(database)
+    assert _listed(database) == EXPECTED
+    _keys_match_names(database)
+
+
+def _undo_last(database: Database) -> None:
     with database.write("undo") as s:
         batch = changelog.last_batch(s)
         assert batch is not None
         changelog.revert_batch(s, batch.id)
-    assert _listed(database) == EXPECTED
-    _keys_match_names(database)
 
 
 def test_bulk_writes_and_a_deleted_person_brought_back(database: Database) -> None:
@@ -55,10 +59,7 @@ def test_bulk_writes_and_a_deleted_person_brought_back(database: Database) -> No
     assert _listed(database) == EXPECTED
     with database.write("remove") as s:
         contacts.delete_contact(s, ids[1])  # Álvaro
-    with database.write("undo") as s:
-        batch = changelog.last_batch(s)
-        assert batch is not None
-        changelog.revert_batch(s, batch.id)
+    _undo_last(database)
     assert _listed(database) == EXPECTED
     _keys_match_names(database)
 
