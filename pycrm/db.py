@@ -56,7 +56,7 @@ def _install_sqlite_pragmas(engine: sa.Engine, *, readonly: bool) -> None:
             "PRAGMA cache_size=-65536"
         )  # 64 MiB: random-key index inserts (UUIDs) thrash the 2 MiB default
         if not readonly:
-            cur.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
@@ -66,6 +66,23 @@ def _install_sqlite_pragmas(engine: sa.Engine, *, readonly: bool) -> None:
             _begin_immediate(conn.connection.driver_connection)
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _use_wal(cur: Any) -> None:
+    """Put the file in WAL mode (readers never wait for a writer), unless a first import is
+    writing it with the rollback journal right now (``io/csv_write_ahead.py``: an empty contact
+    book's pages written once): that import puts WAL back when it ends; meanwhile this
+    connection works without it rather than wait for the import to end."""
+    if cur.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    cur.execute("PRAGMA busy_timeout=0")
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+    finally:
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 # Front ends may set this to tell the user why a write is waiting (the CLI prints to stderr).

@@ -889,6 +889,9 @@ def plan_import(
     ``csv_write_ahead``). A rejected row cancels that (strict imports write nothing), and so does
     ``Plan.close`` or the plan being dropped. Leave it off for ``--dry-run`` and when something
     else is written before the import: that writer would wait for the import's lock.
+    When a writing process starts, ``session``'s transaction is ended and its engine's pooled
+    connections closed first (``_release``; they reopen if used): a writer with the file to
+    itself writes each page once (``csv_write_ahead._journal``).
     ``skip_invalid``: the caller imports the valid rows even when some are rejected
     (``--skip-invalid``), so a rejected row does not cancel the writing.
     """
@@ -932,6 +935,19 @@ def plan_import(
 CHUNK_ROWS = 5_000  # rows validated, matched and spooled together
 
 
+def _next_company_id(session: Session) -> int:
+    return 1 + int(
+        session.execute(sa.text("SELECT coalesce(max(id), 0) FROM company")).scalar_one()
+    )
+
+
+def _release(session: Session) -> None:
+    """End the session's transaction and close the connections its engine keeps (reopened if
+    it is used again)."""
+    session.close()
+    session.get_bind().dispose()
+
+
 def _plan_rows(
     session: Session, path: Path, source: str, chosen: str, sep: str, preset: str,
     overrides: dict[str, str] | None, saved_mapping: dict[str, str] | None, on_duplicate: str,
@@ -958,6 +974,7 @@ def _plan_rows(
     reader = _ChunkReader(path, source, chosen, sep, headers, mapping, region, date_order)
     matcher = _Matcher(session, plan, on_duplicate)
     ahead: WriteAhead | None = None
+    next_company: int | None = None
     if (
         write_ahead
         and session.get_bind().dialect.name == "sqlite"
@@ -968,6 +985,12 @@ def _plan_rows(
     ):
         from pycrm.io.csv_write_ahead import WriteAhead
 
+        # What the plan reads from the database, read now, from the caller's snapshot: then
+        # this process lets go of the file, and the writing process, if it is then the only
+        # one with the file open, writes the new pages once (rollback journal, no WAL copy).
+        next_company = _next_company_id(session)
+        matcher.read_ahead()
+        _release(session)
         ahead = WriteAhead.start(session, source)
     # With a writing process, this one validates the file itself: writing is the longer half
     # (100k rows: ~10 s against ~7 s validating and matching here), so forked validators would
@@ -979,9 +1002,8 @@ def _plan_rows(
     # checks them, and fails (this falls back to the spool) if another program took them.
     preparer = _ImportWriter(session)
     preparer.next_id = 1
-    next_company = 1 + int(
-        session.execute(sa.text("SELECT coalesce(max(id), 0) FROM company")).scalar_one()
-    )
+    if next_company is None:
+        next_company = _next_company_id(session)
     company_ids: dict[str, int] = {}
     size = max(1, path.stat().st_size)
     try:
@@ -1324,6 +1346,21 @@ class _Matcher:
         self.no_contacts: bool | None = None
         # The caller spools the new contacts itself (as the rows it hands a writing process).
         self.caller_spools = False
+        self.offline = False  # ``read_ahead``: everything is known, the database is not read
+
+    def read_ahead(self) -> None:
+        """Read now all this matcher would read (for an empty contact table: the companies),
+        and never read the database again."""
+        self.no_contacts = (
+            self.session.execute(sa.text("SELECT 1 FROM contact LIMIT 1")).first() is None
+        )
+        if not self.no_contacts:
+            raise RuntimeError("read_ahead is for an import into an empty contact table")
+        for key, cid in self.session.execute(
+            sa.text("SELECT name_key, id FROM company ORDER BY id")
+        ):
+            self.company_ids.setdefault(key, cid)
+        self.offline = True
 
     def _names(self) -> dict[tuple[str, str], int]:
         if self.name_company is None:
@@ -1370,10 +1407,11 @@ class _Matcher:
             if company:
                 company_keys.setdefault(company, fold(company))
         unknown = sorted({k for k in company_keys.values() if k not in self.company_ids})
-        for key, cid in _lookup(session, "SELECT name_key, id FROM company WHERE name_key IN :keys "
-                                "ORDER BY id", unknown):  # fmt: skip
-            if self.company_ids.get(key) is None:
-                self.company_ids[key] = cid
+        if unknown and not self.offline:
+            for key, cid in _lookup(session, "SELECT name_key, id FROM company WHERE name_key "
+                                    "IN :keys ORDER BY id", unknown):  # fmt: skip
+                if self.company_ids.get(key) is None:
+                    self.company_ids[key] = cid
         for key in unknown:
             self.company_ids.setdefault(key, None)
         # Keys of earlier chunks from the on-disk store, this chunk's own in a small dict.

@@ -8,6 +8,9 @@ asks it to commit: the import is still one transaction, written only when the wh
 A rejected row, an error or a plan that is never applied cancels the transaction (the process
 rolls back when its input ends) and ``apply_import`` writes from the spool as before.
 
+The pages are written once: the planner lets go of the file before the writer starts, and a
+writer with the file to itself switches it to the rollback journal for the import (``_journal``).
+
 Why a process and not a thread: SQLite releases the interpreter lock around each row it inserts,
 and a thread busy matching in Python makes each of those rows wait for it back (100k search
 documents: 3.6 s alone, 8-23 s beside a busy thread, measured). Why spawned and not forked: an
@@ -32,9 +35,12 @@ from contextlib import suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from pycrm.dbfile import BUSY_TIMEOUT_MS
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from pycrm.db import Database
     from pycrm.io.csv_import import Plan
 
 # Frames, parent → writer: b"N" the companies to create before the next chunk (marshal: list of
@@ -312,6 +318,31 @@ def _serve(session: Session, frames: _Frames, out: IO[bytes]) -> None:
             ci.apply_updates(session, updates, company_ids, header["region"])
 
 
+def _journal(database: Database, mode: str) -> bool:
+    """Switch the file's journal (``delete`` or ``wal``); False when it could not be now.
+
+    Into an empty contact book, with no other connection to the file (the planner closed its
+    own), the import writes with the rollback journal: each new page is written once, where
+    the WAL would write it twice (the log, then the checkpoint at the commit; 100k rows:
+    ~120 MB, ~1 s of a 6 s import). Meanwhile other programs wait for the import to end
+    instead of reading the state before it (``db._use_wal``). Leaving WAL needs the file to
+    itself, so any connection open elsewhere keeps the import in WAL, as before.
+    """
+    raw = database.engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            return bool(driver.execute(f"PRAGMA journal_mode={mode}").fetchone()[0] == mode)
+        except sqlite3.OperationalError:  # another connection has the file open
+            return False
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    finally:
+        raw.close()
+
+
 def _failure() -> bytes:
     """The current exception's traceback, short enough never to fill the pipe."""
     return traceback.format_exc()[-4000:].encode("utf-8", "replace")
@@ -334,6 +365,7 @@ def main(argv: list[str]) -> int:
         out.flush()
         frames.drain()
         return 1
+    once = _journal(database, "delete")
     try:
         with database.write(label, source="import", batch_id=batch_id) as session:
             _serve(session, frames, out)
@@ -345,6 +377,8 @@ def main(argv: list[str]) -> int:
         frames.drain()
         return 1
     finally:
+        if once:
+            _journal(database, "wal")
         database.close()
     _write_frame(out, b"D", json.dumps({"batch": batch_id}).encode("utf-8"))
     out.flush()

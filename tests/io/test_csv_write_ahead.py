@@ -262,6 +262,99 @@ def test_a_failure_in_the_writing_process_falls_back_to_the_same_error(
         assert contacts.count_contacts(s) == 0
 
 
+# --- the journal: an empty contact book's pages written once ------------------------------------
+
+
+def journal_mode(path: Path) -> str:
+    probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        return str(probe.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        probe.close()
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_first_import_writes_with_the_rollback_journal_and_puts_wal_back(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    seed(sqlite_db)
+    path = write_csv(tmp_path / "people.csv", 150, 12)
+    assert journal_mode(db_path) == "wal"
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path, region="BR", write_ahead=True)
+    assert plan._ahead is not None
+    # The writing process had the file to itself: no WAL while it writes (pages written once).
+    assert journal_mode(db_path) == "delete"
+    assert db_path.with_name(db_path.name + "-journal").exists()
+    # A program opening the file meanwhile reads the state before the import, without waiting.
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == 0
+    with sqlite_db.write("import csv people.csv", source="import") as s:
+        counts = apply_import(s, plan, region="BR")
+    assert journal_mode(db_path) == "wal"
+    assert not db_path.with_name(db_path.name + "-journal").exists()
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == counts["created"] > 50
+        assert s.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+        # The company the file names again was matched from what was read before writing.
+        assert (
+            s.execute(
+                sa.text("SELECT count(*) FROM company WHERE name_key = 'existing co'")
+            ).scalar()
+            == 1
+        )
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_program_holding_the_file_open_keeps_the_import_in_wal(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "people.csv", 120, 13)
+    other = sqlite3.connect(db_path, isolation_level=None)  # the app, open in another terminal
+    try:
+        assert other.execute("SELECT count(*) FROM contact").fetchone() == (0,)
+        with sqlite_db.read() as s:
+            plan = plan_import(s, path, region="BR", write_ahead=True)
+        assert plan._ahead is not None
+        assert journal_mode(db_path) == "wal"
+        assert other.execute("SELECT count(*) FROM contact").fetchone() == (0,)  # not waiting
+        with sqlite_db.write("import csv people.csv", source="import") as s:
+            counts = apply_import(s, plan, region="BR")
+        assert other.execute("SELECT count(*) FROM contact").fetchone() == (counts["created"],)
+    finally:
+        other.close()
+    assert journal_mode(db_path) == "wal"
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_writing_process_killed_mid_import_leaves_the_file_as_it_was(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    seed(sqlite_db)
+    path = write_csv(tmp_path / "people.csv", 150, 14)
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path, region="BR", write_ahead=True)
+    assert plan._ahead is not None and journal_mode(db_path) == "delete"
+    plan._ahead._process.kill()  # a power cut, as far as the file can tell
+    plan._ahead._process.wait()
+    assert db_path.with_name(db_path.name + "-journal").exists()  # a hot journal
+    plan.close()
+    with sqlite_db.read() as s:  # the next program rolls it back and puts WAL back
+        assert contacts.count_contacts(s) == 0
+        assert s.execute(sa.text("SELECT count(*) FROM company")).scalar() == 1
+        assert s.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+    assert journal_mode(db_path) == "wal"
+    with sqlite_db.write("import csv people.csv", source="import") as s:
+        counts = apply_import_again(s, path)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == counts["created"] > 50
+
+
+def apply_import_again(session: Session, path: Path) -> dict[str, int]:
+    plan = plan_import(session, path, region="BR")
+    return apply_import(session, plan, region="BR")
+
+
 # --- the validation's fast path ---------------------------------------------------------------
 
 PIECES = ["", " ", "Ana", "José da Silva", "\tTab", "a\x07bell", "nbsp\u00a0", "x" * 301, "\u202eevil",
