@@ -181,13 +181,6 @@ class _Spool:
         self.count += len(items)
         return kind, data
 
-    def write_prepared(self, kind: bytes, data: bytes, count: int) -> None:
-        """Park ``count`` new contacts already dumped (``dumps``) as ``_ImportWriter.packed``
-        rows: the bytes handed to a writing process, kept as they are (``items`` tells them
-        apart)."""
-        self._append(kind.lower(), data)
-        self.count += count
-
     def _append(self, kind: bytes, data: bytes) -> None:
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="pycrm-import-")  # noqa: SIM115 (closed by close())
@@ -196,12 +189,7 @@ class _Spool:
 
     @staticmethod
     def loads(kind: bytes, data: bytes) -> Any:
-        return marshal.loads(data) if kind in (b"M", b"m") else pickle.loads(data)
-
-    def items(self) -> Iterator[tuple[bool, Any]]:
-        """(whether it is a ``write_prepared`` chunk, the chunk) for each stored chunk."""
-        for kind, data in self.frames():
-            yield kind.islower(), self.loads(kind, data)
+        return marshal.loads(data) if kind == b"M" else pickle.loads(data)
 
     def frames(self) -> Iterator[tuple[bytes, bytes]]:
         """Each stored chunk as ``write`` returned it."""
@@ -289,8 +277,6 @@ class Plan:
     _updates: _Spool = field(default_factory=_Spool, repr=False)
     # The new contacts already written, uncommitted, by a writing process (``write_ahead``).
     _ahead: WriteAhead | None = field(default=None, repr=False)
-    # Folded name → the id planned for each new company named by the spooled prepared chunks.
-    _planned_companies: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def create_lines(self) -> array[int]:
@@ -992,16 +978,14 @@ def _plan_rows(
         matcher.read_ahead()
         _release(session)
         ahead = WriteAhead.start(session, source)
-    # With a writing process, this one validates the file itself: writing is the longer half
-    # (100k rows: ~10 s against ~7 s validating and matching here), so forked validators would
-    # not end it sooner, and they would cost their memory (a 200 MB peak with them) and CPU time
-    # (each parses the whole file).
+    # With a writing process, this one validates the file itself: forked validators would not
+    # end it sooner (the two cores are busy: this process, and the writer), and they would cost
+    # their memory (a 200 MB peak with them) and CPU time (each parses the whole file).
     workers = 1 if ahead is not None else _worker_count(path)
-    # The writing process only inserts: the rows are built here, where there is time to spare,
-    # numbered from the ids this (empty) contact table and the company table give next. It
-    # checks them, and fails (this falls back to the spool) if another program took them.
-    preparer = _ImportWriter(session)
-    preparer.next_id = 1
+    # The writing process builds the rows it inserts from the records handed over (since it
+    # writes each page once it has the time: 100k rows, ~3 s writing against ~4.5 s validating
+    # and matching here). New companies are numbered here, from the id the company table gives
+    # next; it checks them, and fails (this falls back to the spool) if another program took them.
     if next_company is None:
         next_company = _next_company_id(session)
     company_ids: dict[str, int] = {}
@@ -1011,7 +995,7 @@ def _plan_rows(
         for count, valid, rejected in chunks:
             plan.rows += count
             plan.rejected.extend(rejected)
-            # With a writer, the new contacts are spooled as the rows handed to it (dumped once).
+            # With a writer, the new contacts are spooled as handed to it (dumped once).
             matcher.caller_spools = ahead is not None
             stored = matcher.feed(valid)
             if ahead is not None and plan.rejected and not skip_invalid:
@@ -1023,19 +1007,12 @@ def _plan_rows(
                 creates, companies = stored
                 new = [(key, name) for key, name in companies if key not in company_ids]
                 company_ids.update((key, next_company + i) for i, (key, _) in enumerate(new))
-                for record in creates:
-                    key = record[FIELDS].pop("_company_key", None)
-                    if key is not None:
-                        record[COMPANY_ID] = company_ids[key]
-                chunk = preparer._prepare(creates, preparer.next_id)
-                kind, data = _Spool.dumps(_ImportWriter.packed(chunk))
-                plan._creates.write_prepared(kind, data, len(creates))
+                kind, data = plan._creates.write(creates)
                 done = reader.position / size
                 if not ahead.send(new, next_company, kind, data, done):
                     ahead.close()
                     ahead = None
                 next_company += len(new)
-                preparer.next_id += len(creates)
             if progress:
                 progress(plan.rows)
         if ahead is not None and ahead.finish():
@@ -1051,7 +1028,6 @@ def _plan_rows(
         plan.close()
         raise ImportError_(f"{source}: only a header row, no contacts to import")
     plan.new_companies = sorted(matcher.new_company_names.values(), key=fold)
-    plan._planned_companies = company_ids
     return plan
 
 
@@ -1658,57 +1634,20 @@ class _ImportWriter(contact_service.BulkContactWriter):
         return known
 
     def write_prepared(self, chunk: _Prepared) -> None:
-        """Write a chunk prepared elsewhere (its ids must be the next ones), with its search
+        """Write a chunk from ``_prepare`` (its ids must be the next ones), with its search
         documents and log entries."""
         if chunk.contact_rows:
             ids = self._add_sqlite(chunk)
             self._index_and_log(ids[0], ids[-1])
 
-    @staticmethod
-    def packed(chunk: _Prepared) -> tuple[Any, ...]:
-        """The chunk's rows as plain values (for ``marshal``); ``unpacked`` gives it back."""
-        return (chunk.first, chunk.columns, chunk.contact_rows, chunk.email_rows,
-                chunk.phone_rows, chunk.tags, chunk.tag_names, chunk.documents)  # fmt: skip
-
-    @staticmethod
-    def renumbered(chunk: _Prepared, first: int, company_ids: dict[int, int]) -> _Prepared:
-        """The chunk with its contacts numbered from ``first`` and the company ids in
-        ``company_ids`` replaced (a spooled chunk written after all by ``apply_import``, whose
-        ids may differ from those planned)."""
-        shift = first - chunk.first
-        out = _Prepared(chunk.contact_rows)  # its length and truth value; the rows are below
-        out.first, out.columns, out.tag_names = first, chunk.columns, chunk.tag_names
-        out.contact_rows = [
-            (row[0] + shift, *row[1:5], company_ids.get(row[5], row[5]), *row[6:])
-            for row in chunk.contact_rows
-        ]
-        out.email_rows = [(row[0] + shift, *row[1:]) for row in chunk.email_rows]
-        out.phone_rows = [(row[0] + shift, *row[1:]) for row in chunk.phone_rows]
-        out.tags = [(cid + shift, key) for cid, key in chunk.tags]
-        out.documents = [(row[0] + 4 * shift, *row[1:]) for row in chunk.documents]
-        return out
-
-    @staticmethod
-    def unpacked(values: Sequence[Any]) -> _Prepared:
-        chunk = _Prepared()
-        (chunk.first, chunk.columns, chunk.contact_rows, chunk.email_rows, chunk.phone_rows,
-         chunk.tags, chunk.tag_names, chunk.documents) = values  # fmt: skip
-        chunk.columns = tuple(chunk.columns)
-        return chunk
-
-    def add_chunks(
-        self, chunks: Iterator[list[Record] | _Prepared], company_ids: dict[int, int] | None = None
-    ) -> None:
-        """Write every chunk, each one's rows built while the previous one is indexed. A chunk
-        already prepared is renumbered (``renumbered``, with ``company_ids``) instead."""
+    def add_chunks(self, chunks: Iterator[list[Record]]) -> None:
+        """Write every chunk, each one's rows built while the previous one is indexed."""
         from concurrent.futures import ThreadPoolExecutor
 
         first = self._next_id()
 
         def prepare(first: int) -> _Prepared | None:
             records = next(chunks, None)
-            if isinstance(records, _Prepared):
-                return self.renumbered(records, first, company_ids or {})
             return None if records is None else self._prepare(records, first)
 
         with ThreadPoolExecutor(1, thread_name_prefix="pycrm-import") as pool:
@@ -1870,15 +1809,9 @@ def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
     gc.disable()
     try:
         new_ids = create_companies(session, plan.new_companies)
-        # Spooled prepared chunks (a writing process's, SQLite only) name new companies by the
-        # ids planned for them.
-        renumber = {i: new_ids[key] for key, i in plan._planned_companies.items() if key in new_ids}
 
-        def creates() -> Iterator[list[Record] | _Prepared]:
-            for prepared, chunk in plan._creates.items():
-                if prepared:
-                    yield _ImportWriter.unpacked(chunk)
-                    continue
+        def creates() -> Iterator[list[Record]]:
+            for chunk in plan._creates.chunks():
                 for record in chunk:
                     key = record[FIELDS].pop("_company_key", None)
                     if key is not None:
@@ -1887,10 +1820,9 @@ def _apply_import(session: Session, plan: Plan, region: str) -> dict[str, int]:
 
         with _import_writer(session) as writer:
             if isinstance(writer, _ImportWriter):
-                writer.add_chunks(creates(), renumber)  # SQLite: records or spooled rows
+                writer.add_chunks(creates())
             else:
                 for chunk in creates():
-                    assert not isinstance(chunk, _Prepared)  # only spooled with a writing process
                     writer.add([_from_record(r) for r in chunk])
         for updates in plan._updates.chunks():
             apply_updates(session, updates, new_ids, region)

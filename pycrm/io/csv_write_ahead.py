@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 # Frames, parent → writer: b"N" the companies to create before the next chunk (marshal: list of
 # (folded key, name), first id, the share of the file read so far), b"M"/b"P" a chunk of new
-# contacts' rows (``_ImportWriter.packed``, marshal / pickle), b"F" no more new contacts,
+# contacts' records (``_Spool.dumps``: marshal / pickle), b"F" no more new contacts,
 # b"A" apply (JSON: batch label and source, region, every new company's name), b"u"/b"v" a chunk
 # of updates (marshal / pickle), b"E" commit. Writer → parent: b"K" the new contacts are written,
 # b"D" committed (JSON: batch id), b"X" failed (its traceback). The end of the input cancels.
@@ -162,10 +162,10 @@ class WriteAhead:
         self, companies: list[tuple[str, str]], first_id: int, kind: bytes, data: bytes,
         done: float,
     ) -> bool:  # fmt: skip
-        """Hand over one chunk of new contacts (``_ImportWriter.packed``, dumped by
-        ``_Spool.dumps`` as ``kind`` and ``data``) with the companies to create first, numbered
-        from ``first_id``, and the share ``done`` of the file read so far; False when the writer
-        is gone."""
+        """Hand over one chunk of new contacts (their records, dumped by ``_Spool.dumps`` as
+        ``kind`` and ``data``; a company still to create is named by ``_company_key``) with the
+        companies to create first, numbered from ``first_id``, and the share ``done`` of the
+        file read so far; False when the writer is gone."""
         try:
             self._send(b"N", marshal.dumps((companies, first_id, done)))
             self._send(kind, data, flush=True)
@@ -277,14 +277,18 @@ def _serve(session: Session, frames: _Frames, out: IO[bytes]) -> None:
                     break
                 new, first_id, done = marshal.loads(data)
                 kind, data = frames.expect(b"M", b"P")
-                chunk = ci._ImportWriter.unpacked(ci._Spool.loads(kind, data))
+                records = ci._Spool.loads(kind, data)
                 if new:
                     rows = [{"name": name, "name_key": key} for key, name in new]
                     ids = _bulk_insert(session, "company", rows, None)
                     if ids != list(range(first_id, first_id + len(new))):
                         raise RuntimeError(f"company ids moved: {first_id} planned, {ids[0]} given")
                     company_ids.update(zip([key for key, _ in new], ids, strict=True))
-                writer.write_prepared(chunk)
+                for record in records:  # a company to create, named by its folded name
+                    key = record[ci.FIELDS].pop("_company_key", None)
+                    if key is not None:
+                        record[ci.COMPANY_ID] = company_ids[key]
+                writer.write_prepared(writer._prepare(records, writer._next_id()))
                 indexes = writer.dropped_indexes
                 # Idle time (the next chunk is not here yet) spent on the dropped indexes.
                 while done >= INDEXES_FROM and frames.waiting() and indexes is not None:
