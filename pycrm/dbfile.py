@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,29 @@ def _read_only_uri(path: Path) -> str:
     return uri
 
 
+# Front ends may set this to tell the user why opening the file waits (the CLI prints it).
+open_wait_notice: Callable[[str], None] | None = None
+OPEN_NOTICE_AFTER_MS = 1_000
+
+
+def _first_read(conn: sqlite3.Connection) -> None:
+    """Read the schema once; after a second of waiting, say why. In WAL mode readers never wait:
+    only a first import writing with the rollback journal (``io/csv_write_ahead.py``) keeps them
+    out, until it ends."""
+    conn.execute(f"PRAGMA busy_timeout={OPEN_NOTICE_AFTER_MS}")
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        if open_wait_notice is not None:
+            open_wait_notice("an import is writing the database; waiting for it to finish…")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     """A read-only connection, as :func:`_read_only_uri` decides, but opened once: the connection
     that proves ``mode=ro`` works is the one returned."""
@@ -107,7 +131,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            _first_read(conn)
         except BaseException:
             conn.close()
             raise

@@ -165,6 +165,38 @@ def test_writer_waits_for_lock_and_says_so(db_path: Path) -> None:
         database.close()
 
 
+def test_a_reader_waits_for_an_import_holding_the_file_and_says_so(db_path: Path) -> None:
+    """A first import writes with the rollback journal and keeps readers out until it ends
+    (io/csv_write_ahead.py): a program opening the file then waits, saying why after a second,
+    instead of failing 'database is locked'."""
+    from pycrm import dbfile
+
+    open_database(str(db_path)).close()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    assert holder.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+    holder.execute("BEGIN EXCLUSIVE")  # as the import's writer once it spills its cache
+    holder.execute("INSERT INTO setting (key, value) VALUES ('during', 'yes')")
+    notices: list[str] = []
+
+    def notice(message: str) -> None:
+        notices.append(message)
+        holder.execute("COMMIT")  # the import ends once the reader has said it waits
+
+    dbfile.open_wait_notice = notice
+    try:
+        reader = dbfile.open_sqlite_reader(str(db_path))
+        assert reader is not None
+        try:
+            row = reader.execute("SELECT value FROM setting WHERE key = 'during'").fetchone()
+            assert row == ("yes",)  # what the import committed
+        finally:
+            reader.close()
+    finally:
+        dbfile.open_wait_notice = None
+        holder.close()
+    assert notices == ["an import is writing the database; waiting for it to finish…"]
+
+
 def test_db_check_reports_a_damaged_search_index_in_one_line(db_path: Path) -> None:
     from pycrm.db import integrity_problems
     from pycrm.demo import seed_demo

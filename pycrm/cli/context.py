@@ -37,9 +37,10 @@ class CliContext:
         """Open the database (creating or upgrading it as needed) once per command."""
         if self._database is None:
             from pycrm import db as dbmodule
+            from pycrm import dbfile
             from pycrm.cli.output import note
 
-            dbmodule.lock_wait_notice = note
+            dbmodule.lock_wait_notice = dbfile.open_wait_notice = note
             # An explicit --db (or PYCRM_DB) wins over the config file, which then need not be read.
             db = self.db_arg or self.settings.db
             self._database = dbmodule.open_database(db, create=create)
@@ -59,9 +60,11 @@ class CliContext:
         :meth:`database`."""
         if self._database is not None:
             return None
-        from pycrm.dbfile import open_sqlite_reader
+        from pycrm import dbfile
+        from pycrm.cli.output import note
 
-        return open_sqlite_reader(self.db_arg or self.settings.db)
+        dbfile.open_wait_notice = note
+        return dbfile.open_sqlite_reader(self.db_arg or self.settings.db)
 
     @contextmanager
     def reader(self) -> Iterator[Queryable]:
