@@ -297,6 +297,13 @@ def open_database(db: str, *, create: bool = True, upgrade: bool = True) -> Data
     readonly = False
     fresh = False
     probed: tuple[str | None, bool] | None = None
+    if url.startswith("sqlite") and not url.startswith("sqlite:///"):
+        # SQLAlchemy's sqlite:// is a database in memory, gone when the command ends; it used
+        # to become a file named "sqlite:" in the working directory.
+        raise DatabaseError(
+            f"cannot use database URL {url!r}: give a file path or sqlite:///PATH "
+            "(a database in memory would keep nothing)"
+        )
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
         if path.exists() and path.stat().st_size > 0:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pycrm import db as dbmod
-from pycrm.db import NewerSchema, NotPycrmDatabase, open_database
+from pycrm.db import DatabaseError, NewerSchema, NotPycrmDatabase, open_database
 
 
 def test_new_database_is_private_wal_with_fts(db_path: Path) -> None:
@@ -324,3 +324,17 @@ def test_migration_0009_remakes_the_search_index_without_prefix_indexes(db_path:
         conn.commit()
     assert state() == (sql, 3, found)
     database.close()
+
+
+def test_an_in_memory_sqlite_url_is_refused_and_creates_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--db sqlite://`` (SQLAlchemy's database in memory) would keep nothing: it is refused in
+    one line; it used to create a file named "sqlite:" in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatabaseError, match="give a file path or sqlite:///PATH"):
+        open_database("sqlite://")
+    assert list(tmp_path.iterdir()) == []
+    database = open_database(f"sqlite:///{tmp_path / 'crm.db'}")  # the URL form still works
+    database.close()
+    assert (tmp_path / "crm.db").is_file()

@@ -971,13 +971,14 @@ def _plan_rows(
     ):
         from pycrm.io.csv_write_ahead import WriteAhead
 
-        # What the plan reads from the database, read now, from the caller's snapshot: then
-        # this process lets go of the file, and the writing process, if it is then the only
-        # one with the file open, writes the new pages once (rollback journal, no WAL copy).
-        next_company = _next_company_id(session)
-        matcher.read_ahead()
-        _release(session)
-        ahead = WriteAhead.start(session, source)
+        if WriteAhead.file_of(session) is not None:
+            # What the plan reads from the database, read now, from the caller's snapshot: then
+            # this process lets go of the file, and the writing process, if it is then the only
+            # one with the file open, writes the new pages once (rollback journal, no WAL copy).
+            next_company = _next_company_id(session)
+            matcher.read_ahead()
+            _release(session)
+            ahead = WriteAhead.start(session, source)
     # With a writing process, this one validates the file itself: forked validators would not
     # end it sooner (the two cores are busy: this process, and the writer), and they would cost
     # their memory (a 200 MB peak with them) and CPU time (each parses the whole file).

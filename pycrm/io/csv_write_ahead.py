@@ -119,13 +119,21 @@ class WriteAhead:
         # A plan dropped without apply_import or close() still ends its writer (rolled back).
         self._finalizer = weakref.finalize(self, _stop, process)
 
+    @staticmethod
+    def file_of(session: Session) -> str | None:
+        """The session's SQLite file, or None (another database, in memory, a URI)."""
+        bind = session.get_bind()
+        path = bind.url.database if bind.dialect.name == "sqlite" else None
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return None
+        return str(path)
+
     @classmethod
     def start(cls, session: Session, source: str) -> WriteAhead | None:
         """A writer for the session's SQLite file, or None when it cannot have one now (another
         program holds the write lock, a read-only or in-memory database)."""
-        bind = session.get_bind()
-        path = bind.url.database if bind.dialect.name == "sqlite" else None
-        if not path or path == ":memory:" or path.startswith("file:") or not _lock_free(path):
+        path = cls.file_of(session)
+        if path is None or not _lock_free(path):
             return None
         import pycrm
 
