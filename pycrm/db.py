@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 from pycrm.dbfile import (  # noqa: F401
     BUSY_TIMEOUT_MS,
     KNOWN_REVISIONS,
+    LOCK_NOTICE_AFTER_MS,
     SCHEMA_HEAD,
     SQLITE_HEADER,
     DatabaseError,
@@ -39,6 +40,8 @@ from pycrm.dbfile import (  # noqa: F401
     _probe_sqlite_schema,
     _read_only_uri,
     display_url,
+    execute_waiting,
+    is_lock_error,
     is_url,
     resolve_url,
 )
@@ -79,7 +82,7 @@ def _use_wal(cur: Any) -> None:
     try:
         cur.execute("PRAGMA journal_mode=WAL")
     except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
+        if not is_lock_error(exc):
             raise
     finally:
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -87,31 +90,24 @@ def _use_wal(cur: Any) -> None:
 
 # Front ends may set this to tell the user why a write is waiting (the CLI prints to stderr).
 lock_wait_notice: Callable[[str], None] | None = None
-LOCK_NOTICE_AFTER_MS = 1_000
 
 
 def _begin_immediate(dbapi_conn: Any) -> None:
     """Take the write lock; after a second of waiting say so, then keep waiting up to the timeout."""
-    dbapi_conn.execute(f"PRAGMA busy_timeout={LOCK_NOTICE_AFTER_MS}")
     try:
-        try:
-            dbapi_conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-        if lock_wait_notice is not None:
-            lock_wait_notice("another program is writing to the database; waiting for it…")
-        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS - LOCK_NOTICE_AFTER_MS}")
-        try:
-            dbapi_conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise DatabaseError(
-                f"the database stayed locked for {BUSY_TIMEOUT_MS // 1000} s by another program; "
-                "nothing was changed, try again"
-            ) from exc
-    finally:
-        dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        execute_waiting(
+            dbapi_conn,
+            "BEGIN IMMEDIATE",
+            lock_wait_notice,
+            "another program is writing to the database; waiting for it…",
+        )
+    except sqlite3.OperationalError as exc:
+        if not is_lock_error(exc):
+            raise
+        raise DatabaseError(
+            f"the database stayed locked for {BUSY_TIMEOUT_MS // 1000} s by another program; "
+            "nothing was changed, try again"
+        ) from exc
 
 
 @dataclass

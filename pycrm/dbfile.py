@@ -103,25 +103,46 @@ def _read_only_uri(path: Path) -> str:
 
 # Front ends may set this to tell the user why opening the file waits (the CLI prints it).
 open_wait_notice: Callable[[str], None] | None = None
-OPEN_NOTICE_AFTER_MS = 1_000
+LOCK_NOTICE_AFTER_MS = 1_000
+
+
+def is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    """Whether sqlite3 failed because another connection holds a lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def execute_waiting(
+    conn: sqlite3.Connection, statement: str, notice: Callable[[str], None] | None, why: str
+) -> None:
+    """Run ``statement``; when another program's lock has kept it waiting a second, call
+    ``notice(why)`` and keep waiting up to the busy timeout (then sqlite3's "database is locked"
+    error is raised)."""
+    conn.execute(f"PRAGMA busy_timeout={LOCK_NOTICE_AFTER_MS}")
+    try:
+        try:
+            conn.execute(statement).fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_lock_error(exc):
+                raise
+        if notice is not None:
+            notice(why)
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS - LOCK_NOTICE_AFTER_MS}")
+        conn.execute(statement).fetchall()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _first_read(conn: sqlite3.Connection) -> None:
-    """Read the schema once; after a second of waiting, say why. In WAL mode readers never wait:
-    only a first import writing with the rollback journal (``io/csv_write_ahead.py``) keeps them
-    out, until it ends."""
-    conn.execute(f"PRAGMA busy_timeout={OPEN_NOTICE_AFTER_MS}")
-    try:
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
-            raise
-        if open_wait_notice is not None:
-            open_wait_notice("an import is writing the database; waiting for it to finish…")
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    finally:
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    """Read the schema once, saying why after a second of waiting. In WAL mode readers never
+    wait: only a first import writing with the rollback journal (``io/csv_write_ahead.py``)
+    keeps them out, until it ends."""
+    execute_waiting(
+        conn,
+        "SELECT count(*) FROM sqlite_master",
+        open_wait_notice,
+        "an import is writing the database; waiting for it to finish…",
+    )
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
