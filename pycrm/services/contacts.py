@@ -555,13 +555,13 @@ def insert_contact_children(
     if email_rows:
         execute(
             "INSERT INTO contact_email (contact_id, email, email_key, label, position) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, NULLIF(?, ''), ?)",
             email_rows,
         )
     if phone_rows:
         execute(
             "INSERT INTO contact_phone (contact_id, number, raw, normalized, label, position) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, NULLIF(?, ''), ?, NULLIF(?, ''), ?)",
             phone_rows,
         )
     if tag_rows:

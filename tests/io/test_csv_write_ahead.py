@@ -430,3 +430,45 @@ def test_rows_numbered_from_a_stale_snapshot_fall_back_to_the_spool(
             sa.text("SELECT count(*) FROM contact c JOIN company co ON co.id = c.company_id")
         ).scalar()
         assert named and named > 10
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_missing_values_are_stored_as_null_and_flags_as_integers(tmp_path: Path) -> None:
+    """The writer binds '' for NULL (``csv_import._NULL``): no '' may reach the tables."""
+    from pycrm.db import open_database
+
+    path = write_csv(tmp_path / "people.csv", 120, 5)
+    database = open_database(str(tmp_path / "crm.db"))
+    run_import(database, path, True)
+    with database.read() as s:
+
+        def one(sql: str) -> Any:
+            return s.execute(sa.text(sql)).scalar()
+
+        assert one("SELECT count(*) FROM contact") > 50
+        for column in ("title", "notes", "company_id", "given_name", "custom_fields"):
+            assert one(f"SELECT count(*) FROM contact WHERE {column} = ''") == 0, column
+        assert one("SELECT count(*) FROM contact WHERE title IS NULL") > 0
+        assert one("SELECT count(*) FROM contact WHERE company_id IS NULL") > 0
+        assert one("SELECT count(*) FROM contact WHERE notes IS NULL") > 0
+        assert (
+            one(
+                "SELECT count(*) FROM contact WHERE typeof(archived) != 'integer' "
+                "OR typeof(do_not_contact) != 'integer' OR archived != 0 OR do_not_contact != 0"
+            )
+            == 0
+        )
+        assert one("SELECT count(*) FROM contact_email WHERE label IS NOT NULL") == 0
+        assert (
+            one(
+                "SELECT count(*) FROM contact_phone WHERE label IS NOT NULL OR raw = '' "
+                "OR typeof(normalized) != 'integer'"
+            )
+            == 0
+        )
+        assert one("SELECT count(*) FROM contact_phone WHERE normalized = 1") > 0
+        for column in ("emails", "phones", "tags"):  # the contacts' documents (rowid 4n)
+            docs = f"SELECT count(*) FROM search_index WHERE rowid % 4 = 0 AND {column}"
+            assert one(f"{docs} = ''") == 0, column
+            assert one(f"{docs} IS NULL") > 0, column
+    database.close()
