@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from pycrm.cli.context import get_context
+from pycrm.cli.context import CliContext, get_context
 from pycrm.cli.output import error, note, print_json
 
 app = typer.Typer(
@@ -138,6 +138,27 @@ def import_csv(
 
     Example: pycrm import csv google-contacts.csv --dry-run
     """
+    from pycrm.io import csv_write_ahead
+
+    context = get_context(ctx)
+    if not dry_run and not save_mapping and str(file) != "-":
+        # A first import of a larger file writes in a second process: start it now, so that it
+        # loads on the other core while this one loads the rest (taken by plan_import, or ended).
+        csv_write_ahead.prestart(context.db_arg or context.settings.db, file)
+    try:
+        _import_csv(
+            context, file, preset, map_, encoding, delimiter, on_duplicate, skip_invalid,
+            dry_run, errors_file, mapping, save_mapping, as_json,
+        )  # fmt: skip
+    finally:
+        csv_write_ahead.discard_early()
+
+
+def _import_csv(
+    context: CliContext, file: Path, preset: str, map_: list[str], encoding: str | None,
+    delimiter: str | None, on_duplicate: str, skip_invalid: bool, dry_run: bool,
+    errors_file: Path | None, mapping: str | None, save_mapping: str | None, as_json: bool,
+) -> None:  # fmt: skip
     import sys
     import tempfile
 
@@ -150,7 +171,6 @@ def import_csv(
         write_errors,
     )
 
-    context = get_context(ctx)
     settings = context.settings
     path = file
     spooled = None

@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from pycrm.io.csv_write_ahead import WRITE_AHEAD_MAX_BYTES, WRITE_AHEAD_MIN_BYTES
 from pycrm.services import contacts as contact_service
 from pycrm.services import tags as tag_service
 from pycrm.services.errors import ValidationError
@@ -1030,15 +1031,6 @@ def _plan_rows(
         raise ImportError_(f"{source}: only a header row, no contacts to import")
     plan.new_companies = sorted(matcher.new_company_names.values(), key=fold)
     return plan
-
-
-# Below ~25k rows the writing process's start (~0.9 s CPU: Python, SQLAlchemy, the models) costs
-# more than writing beside the validation saves.
-WRITE_AHEAD_MIN_BYTES = 2_000_000
-# Above ~300k rows the two processes' caches (folded names, phone and e-mail checks: bounded, but
-# full only after a few hundred thousand rows) would take their summed peak past 200 MB (100k
-# rows: 189 MB, 1M: 229 MB measured); such files take the one-writer path, flat at ~140 MB.
-WRITE_AHEAD_MAX_BYTES = 25_000_000
 
 
 _Parsed = list[tuple[int, Record, str | None]]

@@ -43,14 +43,23 @@ if TYPE_CHECKING:
     from pycrm.db import Database
     from pycrm.io.csv_import import Plan
 
-# Frames, parent → writer: b"N" the companies to create before the next chunk (marshal: list of
-# (folded key, name), first id, the share of the file read so far), b"M"/b"P" a chunk of new
-# contacts' records (``_Spool.dumps``: marshal / pickle), b"F" no more new contacts,
-# b"A" apply (JSON: batch label and source, region, every new company's name), b"u"/b"v" a chunk
-# of updates (marshal / pickle), b"E" commit. Writer → parent: b"K" the new contacts are written,
-# b"D" committed (JSON: batch id), b"X" failed (its traceback). The end of the input cancels.
+# Frames, parent → writer: b"G" go (JSON: the database's path, the batch id and label; the
+# process may start before the planner knows them, see ``prestart``), b"N" the companies to
+# create before the next chunk (marshal: list of (folded key, name), first id, the share of the
+# file read so far), b"M"/b"P" a chunk of new contacts' records (``_Spool.dumps``: marshal /
+# pickle), b"F" no more new contacts, b"A" apply (JSON: batch label and source, region, every new
+# company's name), b"u"/b"v" a chunk of updates (marshal / pickle), b"E" commit. Writer →
+# parent: b"K" the new contacts are written, b"D" committed (JSON: batch id), b"X" failed (its
+# traceback). The end of the input cancels.
 
 
+# Below ~25k rows the writing process's start (~0.9 s CPU: Python, SQLAlchemy, the models) costs
+# more than writing beside the validation saves.
+WRITE_AHEAD_MIN_BYTES = 2_000_000
+# Above ~300k rows the two processes' caches (folded names, phone and e-mail checks: bounded, but
+# full only after a few hundred thousand rows) would take their summed peak past 200 MB (100k
+# rows: 189 MB, 1M: 229 MB measured); such files take the one-writer path, flat at ~140 MB.
+WRITE_AHEAD_MAX_BYTES = 25_000_000
 WRITER_CACHE_KIB = 8_192
 # Once this share of the file is read, the writer builds the indexes it dropped whenever it would
 # otherwise wait for the next chunk, one at a time, instead of all after the last chunk while
@@ -97,6 +106,83 @@ def _lock_free(path: str) -> bool:
         probe.close()
 
 
+def _spawn() -> subprocess.Popen[bytes] | None:
+    """A writing process, waiting for its b"G" frame (which database, batch and label)."""
+    import pycrm
+
+    env = dict(os.environ)
+    # The writer runs this very copy of pycrm, wherever it was imported from.
+    root = str(Path(pycrm.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pycrm.io.csv_write_ahead"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    except OSError:
+        return None
+
+
+_early: subprocess.Popen[bytes] | None = None
+
+
+def prestart(db: str, csv_file: Path) -> None:
+    """Start the writing process now if this import will likely want one (a SQLite file with no
+    contacts yet, a file of ``WRITE_AHEAD_MIN_BYTES``–``WRITE_AHEAD_MAX_BYTES``), so that it
+    imports what writing needs (~0.5 s of Python, SQLAlchemy and the models) on the other core
+    while this process imports what planning needs, instead of after. ``WriteAhead.start``
+    takes it; one never taken ends with this process (its input closes) or ``discard_early``."""
+    global _early
+    from pycrm.dbfile import resolve_url
+
+    if _early is not None:
+        return
+    url = resolve_url(db)
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    try:
+        if not WRITE_AHEAD_MIN_BYTES <= csv_file.stat().st_size <= WRITE_AHEAD_MAX_BYTES:
+            return
+        if path.is_file() and path.stat().st_size > 0 and not _no_contacts(path):
+            return
+    except OSError:
+        return
+    _early = _spawn()
+
+
+def _no_contacts(path: Path) -> bool:
+    """Whether the pycrm file at ``path`` holds no contact (False when that cannot be told)."""
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0)
+    except sqlite3.Error:
+        return False
+    try:
+        return probe.execute("SELECT 1 FROM contact LIMIT 1").fetchone() is None
+    except sqlite3.Error:
+        return False
+    finally:
+        probe.close()
+
+
+def _take_early() -> subprocess.Popen[bytes] | None:
+    global _early
+    process, _early = _early, None
+    if process is not None and process.poll() is not None:
+        return None
+    return process
+
+
+def discard_early() -> None:
+    """End a writing process ``prestart`` started that no import took."""
+    process = _take_early()
+    if process is not None:
+        _stop(process)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """End the writer: its input closed, it rolls back whatever it has not committed."""
     for stream in (process.stdin, process.stdout):
@@ -131,29 +217,23 @@ class WriteAhead:
     @classmethod
     def start(cls, session: Session, source: str) -> WriteAhead | None:
         """A writer for the session's SQLite file, or None when it cannot have one now (another
-        program holds the write lock, a read-only or in-memory database)."""
+        program holds the write lock, a read-only or in-memory database). It is the process
+        ``prestart`` started, when there is one."""
         path = cls.file_of(session)
         if path is None or not _lock_free(path):
             return None
-        import pycrm
-
-        env = dict(os.environ)
-        # The writer runs this very copy of pycrm, wherever it was imported from.
-        root = str(Path(pycrm.__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        process = _take_early() or _spawn()
+        if process is None:
+            return None
         batch_id = str(uuid.uuid4())
         label = f"import csv {Path(source).name}"
+        ahead = cls(process, batch_id)
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "pycrm.io.csv_write_ahead", path, batch_id, label],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
+            ahead._send(b"G", json.dumps([path, batch_id, label]).encode("utf-8"), flush=True)
         except OSError:
+            ahead.close()
             return None
-        return cls(process, batch_id)
+        return ahead
 
     def _send(self, kind: bytes, data: bytes = b"", *, flush: bool = False) -> None:
         stdin = self._process.stdin
@@ -360,15 +440,23 @@ def _failure() -> bytes:
     return traceback.format_exc()[-4000:].encode("utf-8", "replace")
 
 
-def main(argv: list[str]) -> int:
-    """The writing process: ``python -m pycrm.io.csv_write_ahead DB BATCH_ID LABEL``."""
-    path, batch_id, label = argv[1:4]
+def main() -> int:
+    """The writing process (``python -m pycrm.io.csv_write_ahead``): it imports what it needs,
+    then waits for its b"G" frame (JSON: the database's path, the batch id and label)."""
     # The replies get their own copy of stdout; anything else printed goes to stderr instead.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    frames = _Frames(sys.stdin.buffer)
     gc.disable()  # many small objects, no cycles (as in apply_import)
+    # Imported while the planner is still starting (``prestart``).
     from pycrm.db import open_database
+    from pycrm.io import csv_import  # noqa: F401
+    from pycrm.services import changelog, fts  # noqa: F401
+
+    kind, data = _read_frame(sys.stdin.buffer)
+    if kind != b"G":  # not needed after all: the planner closed the pipe
+        return 0
+    path, batch_id, label = json.loads(data)
+    frames = _Frames(sys.stdin.buffer)
 
     try:
         database = open_database(path, create=False, upgrade=False)
@@ -398,7 +486,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv)
+    code = main()
     # Everything is committed or rolled back and closed: skip tearing down the interpreter's
     # objects (~0.3 s after a 100k-row import, which the planner would wait for).
     sys.stderr.flush()

@@ -472,3 +472,80 @@ def test_missing_values_are_stored_as_null_and_flags_as_integers(tmp_path: Path)
             assert one(f"{docs} = ''") == 0, column
             assert one(f"{docs} IS NULL") > 0, column
     database.close()
+
+
+def _spawned(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every writing process started from now on (the real ones)."""
+    from pycrm.io import csv_write_ahead
+
+    started: list[Any] = []
+    spawn = csv_write_ahead._spawn
+
+    def counting() -> Any:
+        process = spawn()
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(csv_write_ahead, "_spawn", counting)
+    return started
+
+
+def test_the_cli_starts_the_writer_before_planning_and_uses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pycrm.cli.app import app
+    from pycrm.io import csv_write_ahead
+
+    monkeypatch.setattr(csv_write_ahead, "WRITE_AHEAD_MIN_BYTES", 0)
+    monkeypatch.setattr(csv_import, "WRITE_AHEAD_MIN_BYTES", 0)
+    started = _spawned(monkeypatch)
+    plans: list[Any] = []
+    plan_import_ = csv_import.plan_import
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        # The early process is running while the plan starts, and is taken by it.
+        assert csv_write_ahead._early is not None and csv_write_ahead._early.poll() is None
+        plan = plan_import_(*args, **kwargs)
+        plans.append(plan)
+        return plan
+
+    monkeypatch.setattr(csv_import, "plan_import", recording)
+    path = write_csv(tmp_path / "people.csv", 150, 2)
+    db = tmp_path / "new.db"  # not there yet: created by the command
+    res = CliRunner().invoke(app, ["--db", str(db), "import", "csv", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    assert res.stdout and '"created"' in res.stdout
+    assert len(started) == 1  # the early one wrote the import: no second process
+    assert started[0].wait(timeout=30) == 0
+    assert plans and plans[0]._ahead is None  # applied and closed
+    assert csv_write_ahead._early is None
+    with sqlite3.connect(db) as conn:
+        created = conn.execute("SELECT count(*) FROM contact").fetchone()[0]
+        assert created == len(plans[0].create) > 50
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_no_early_writer_for_a_book_with_contacts_and_an_unused_one_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pycrm.db import open_database
+    from pycrm.io import csv_write_ahead
+
+    monkeypatch.setattr(csv_write_ahead, "WRITE_AHEAD_MIN_BYTES", 0)
+    started = _spawned(monkeypatch)
+    path = write_csv(tmp_path / "people.csv", 20, 4)
+    database = open_database(str(tmp_path / "crm.db"))
+    with database.write("one") as s:
+        contacts.create_contact(s, "Ana")
+    database.close()
+    csv_write_ahead.prestart(str(tmp_path / "crm.db"), path)
+    assert started == [] and csv_write_ahead._early is None
+    # Into an empty book it starts; nobody takes it: it ends, having written nothing.
+    csv_write_ahead.prestart(str(tmp_path / "empty.db"), path)
+    assert len(started) == 1 and csv_write_ahead._early is started[0]
+    csv_write_ahead.discard_early()
+    assert started[0].wait(timeout=30) == 0
+    assert csv_write_ahead._early is None
+    assert not (tmp_path / "empty.db").exists()
