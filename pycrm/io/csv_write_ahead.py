@@ -348,7 +348,46 @@ class _Frames:
             pass
 
 
-def _serve(session: Session, frames: _Frames, out: IO[bytes]) -> None:
+class _SyncAhead:
+    """Flushes the database file's new pages to disk in a background thread, every few chunks,
+    so that the commit's ``fsync`` finds little left to write (100k rows: ~120 MB; the commit
+    took 0.46-0.50 s, 0.16-0.26 s with this). Only where the pages go straight to the file (the
+    rollback journal, ``_journal``). Syncing early is always safe: it only writes sooner what
+    SQLite has already written to the file, and a rollback (hot journal) undoes it the same."""
+
+    EVERY_CHUNKS = 4
+
+    def __init__(self, path: str | None) -> None:
+        self._fd: int | None = None
+        self._thread: threading.Thread | None = None
+        self._chunks = 0
+        if path is not None:
+            with suppress(OSError):
+                self._fd = os.open(path, os.O_RDONLY)
+
+    @staticmethod
+    def _sync(fd: int) -> None:
+        with suppress(OSError):
+            os.fdatasync(fd)
+
+    def chunk_written(self) -> None:
+        """Start a flush every ``EVERY_CHUNKS`` chunks, unless one is still running."""
+        self._chunks += 1
+        if self._fd is None or self._chunks % self.EVERY_CHUNKS:
+            return
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._sync, args=(self._fd,), daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _serve(session: Session, frames: _Frames, out: IO[bytes], sync: _SyncAhead) -> None:
     """Write what the planner sends, in the session's transaction, until it says commit."""
     from pycrm.io import csv_import as ci
     from pycrm.services import fts
@@ -377,6 +416,7 @@ def _serve(session: Session, frames: _Frames, out: IO[bytes]) -> None:
                     if key is not None:
                         record[ci.COMPANY_ID] = company_ids[key]
                 writer.write_prepared(writer._prepare(records, writer._next_id()))
+                sync.chunk_written()
                 indexes = writer.dropped_indexes
                 # Idle time (the next chunk is not here yet) spent on the dropped indexes.
                 while done >= INDEXES_FROM and frames.waiting() and indexes is not None:
@@ -466,9 +506,10 @@ def main() -> int:
         frames.drain()
         return 1
     once = _journal(database, "delete")
+    sync = _SyncAhead(path if once else None)
     try:
         with database.write(label, source="import", batch_id=batch_id) as session:
-            _serve(session, frames, out)
+            _serve(session, frames, out, sync)
     except _Cancelled:
         return 0
     except Exception:
@@ -477,6 +518,7 @@ def main() -> int:
         frames.drain()
         return 1
     finally:
+        sync.close()
         if once:
             _journal(database, "wal")
         database.close()

@@ -5,6 +5,7 @@ is still being validated. The result must be the in-process import's, and anythi
 from __future__ import annotations
 
 import gc
+import os
 import random
 import sqlite3
 from pathlib import Path
@@ -549,3 +550,28 @@ def test_no_early_writer_for_a_book_with_contacts_and_an_unused_one_ends(
     assert started[0].wait(timeout=30) == 0
     assert csv_write_ahead._early is None
     assert not (tmp_path / "empty.db").exists()
+
+
+def test_the_writer_syncs_its_new_pages_in_the_background(tmp_path: Path) -> None:
+    from pycrm.io.csv_write_ahead import _SyncAhead
+
+    data = tmp_path / "file.db"
+    data.write_bytes(b"x" * 4096)
+    sync = _SyncAhead(str(data))
+    threads = []
+    for _ in range(2 * _SyncAhead.EVERY_CHUNKS):
+        sync.chunk_written()
+        threads.append(sync._thread)
+    assert threads[0] is None  # not before EVERY_CHUNKS chunks
+    assert threads[-1] is not None
+    fd = sync._fd
+    assert fd is not None
+    sync.close()
+    assert not threads[-1].is_alive()
+    with pytest.raises(OSError):
+        os.fstat(fd)  # closed
+    idle = _SyncAhead(None)  # WAL: nothing to sync here
+    for _ in range(_SyncAhead.EVERY_CHUNKS):
+        idle.chunk_written()
+    assert idle._thread is None
+    idle.close()
