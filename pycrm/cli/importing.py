@@ -204,7 +204,7 @@ def _import_csv(
                 delimiter=delimiter, on_duplicate=on_duplicate, region=settings.region,
                 date_order=settings.date_order, progress=progress,
                 # New contacts are written by a second process while the file is still read
-                # (SQLite, an empty contact book, 2–25 MB); not for a dry run, nor when the
+                # (SQLite, an empty contact book, 0.2–25 MB); not for a dry run, nor when the
                 # mapping is saved first (that write would wait for the import's lock).
                 write_ahead=not dry_run and not save_mapping, skip_invalid=skip_invalid,
             )  # fmt: skip

@@ -53,9 +53,12 @@ if TYPE_CHECKING:
 # traceback). The end of the input cancels.
 
 
-# Below ~25k rows the writing process's start (~0.9 s CPU: Python, SQLAlchemy, the models) costs
-# more than writing beside the validation saves.
-WRITE_AHEAD_MIN_BYTES = 2_000_000
+# Below ~2,500 rows the writing process costs more than writing beside the validation saves. It
+# starts while the CLI starts (``prestart``), on the other core; when it started only once
+# planning began (~0.5-0.9 s of loading Python, SQLAlchemy and the models after the planner's
+# own) the bar was ~25k rows. Measured, interleaved against sqlite-utils: 1k rows 2.72 -> 2.87x,
+# 3k rows 2.52 -> 2.41x, 10k rows 2.01 -> 1.47x.
+WRITE_AHEAD_MIN_BYTES = 200_000
 # Above ~300k rows the two processes' caches (folded names, phone and e-mail checks: bounded, but
 # full only after a few hundred thousand rows) would take their summed peak past 200 MB (100k
 # rows: 189 MB, 1M: 229 MB measured); such files take the one-writer path, flat at ~140 MB.
