@@ -759,11 +759,13 @@ def _fold_word(word: str) -> str:
 def _fold(text: str) -> str:
     """``fold`` for a name, without its cache (an import's names are mostly unique, and each one
     would push out a cached one): ASCII text is only lower-cased and its spaces collapsed, other
-    text folded word by word (first and last names repeat), which gives the same result (NFKD,
-    accents, case and whitespace never reach across whitespace; a test compares both)."""
+    text folded word by word: an ASCII word only lower-cased, others through a cache of their
+    own (first and last names repeat). Same result (NFKD, accents, case and whitespace never
+    reach across whitespace; a test compares both)."""
     if text.isascii():
         return " ".join(text.lower().split())
-    return " ".join(" ".join([_fold_word(w) for w in text.split()]).split())
+    words = [w.lower() if w.isascii() else _fold_word(w) for w in text.split()]
+    return " ".join(" ".join(words).split())
 
 
 def _clean(text: str) -> str | None:
