@@ -276,9 +276,11 @@ def _reads_only(
 
 def open_postgres_reader(db: str) -> Any | None:
     """A plain psycopg connection in a read-only transaction to a pycrm PostgreSQL database at
-    the current schema, or None when ``db`` is anything else or the look fails in any way (a
-    server down, a wrong password, no pycrm tables, another schema): the caller then opens it
-    the usual way, which upgrades it or says what is wrong in its own words.
+    the current schema, or None when ``db`` is anything else or the look fails (no pycrm tables,
+    another schema): the caller then opens it the usual way, which upgrades it or says what is
+    wrong in its own words. A server that cannot be reached (down, a wrong password, no such
+    database) raises :class:`DatabaseError` here, as the usual way would after trying again:
+    an unreachable host then costs one connection timeout, not two.
 
     The quick commands read a server database through it: SQLAlchemy's import (~0.4 s) is most
     of a one-shot command's time, psycopg's alone ~0.25 s.
@@ -292,6 +294,8 @@ def open_postgres_reader(db: str) -> Any | None:
         return None
     try:
         conn = psycopg.connect("postgresql://" + url.split("://", 1)[1], connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"cannot open {display_url(url)}: {exc}") from exc
     except psycopg.Error:
         return None
     try:

@@ -338,3 +338,16 @@ def test_an_in_memory_sqlite_url_is_refused_and_creates_no_file(
     database = open_database(f"sqlite:///{tmp_path / 'crm.db'}")  # the URL form still works
     database.close()
     assert (tmp_path / "crm.db").is_file()
+
+
+def test_an_unreachable_server_is_reported_by_the_quick_reader_not_tried_twice() -> None:
+    """The quick commands' plain connection says why it cannot connect (password hidden)
+    instead of handing over to the usual way, which would wait for the server again."""
+    from pycrm.dbfile import open_postgres_reader
+
+    with pytest.raises(DatabaseError) as caught:
+        open_postgres_reader("postgresql://ana:secret@127.0.0.1:1/crm")
+    message = str(caught.value)
+    assert message.startswith("cannot open postgresql+psycopg://ana:***@127.0.0.1:1/crm: ")
+    assert "secret" not in message
+    assert open_postgres_reader(str(Path("x.db"))) is None  # not a server: the usual way
