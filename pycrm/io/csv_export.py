@@ -22,7 +22,9 @@ HEADERS = [
     "birthday", "notes", "source", "campaign", "language", "best_time", "preferred_channel",
     "do_not_contact", "cadence_days", "street", "city", "region", "postcode", "country",
 ]  # fmt: skip
-_NUMBERISH = re.compile(r"^[+-]?[\d\s().\-/]+$")
+# Numbers and phone numbers, one or several (our ``phones`` cell joins them with ``;``): no
+# letters, so nothing a spreadsheet could call.
+_NUMBERISH = re.compile(r"^[+-]?[\d\s().\-/]+(?:;\s*[+-]?[\d\s().\-/]+)*$")
 
 
 def neutralise(value: str) -> str:
