@@ -318,13 +318,15 @@ def import_vcard(
     label = f"import vcard {paths[0].name}" + (f" +{len(paths) - 1}" if len(paths) > 1 else "")
     with database.write(label, source="import") as session:
         counts = import_cards(session, cards, region=context.settings.region)
-        batch = session.info.get("batch_id")
+        wrote = counts["created"] or counts["updated"] or counts["companies"]
+        batch = session.info.get("batch_id") if wrote else None
     if as_json:
         print_json({"cards": len(cards), **counts, "batch": batch})
         return
     note(
         f"{len(cards)} cards: created {counts['created']}, updated {counts['updated']}, "
-        f"companies {counts['companies']}" + (f" — batch {batch[:8]}" if batch else "")
+        f"unchanged {counts['unchanged']}, companies {counts['companies']}"
+        + (f" — batch {batch[:8]}" if batch else "")
     )
 
 

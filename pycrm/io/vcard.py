@@ -310,7 +310,7 @@ def _existing_by_uid(session: Session) -> dict[str, int]:
 
 def import_cards(session: Session, cards: list[Card], *, region: str = "US") -> dict[str, int]:
     """Create or update (by UID, else by e-mail) one contact or company per card."""
-    counts = {"created": 0, "updated": 0, "companies": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "companies": 0}
     by_uid = _existing_by_uid(session)
     for card in cards:
         if card.kind == "org":
@@ -332,12 +332,13 @@ def import_cards(session: Session, cards: list[Card], *, region: str = "US") -> 
                     existing = found[0]
                     break
         if existing is not None:
-            contact_service.update_contact(
+            stamp = contact_service.get_contact(session, existing).updated_at
+            contact = contact_service.update_contact(
                 session, existing, display_name=card.name, emails=card.emails, phones=card.phones,
                 add_tags=card.tags, company_name=card.company, region=region,
                 extra=extra or None, **card.fields,
             )  # fmt: skip
-            counts["updated"] += 1
+            counts["updated" if contact.updated_at != stamp else "unchanged"] += 1
             continue
         contact = contact_service.create_contact(
             session, card.name, emails=card.emails, phones=card.phones, tags=card.tags,
@@ -413,18 +414,38 @@ def fold(line: str) -> str:
     return b"\r\n ".join(parts).decode("utf-8") + "\r\n"
 
 
-def _type(label: str | None, version: int) -> str:
+# TYPE values each version defines for TEL and EMAIL (RFC 2426 3.3.1/3.3.2, RFC 6350 6.4.1/6.4.2).
+_STANDARD_TYPES = {
+    3: frozenset(
+        {"home", "work", "voice", "fax", "cell", "msg", "video", "pager", "bbs", "modem", "car"}
+        | {"isdn", "pcs", "internet", "x400"}
+    ),
+    4: frozenset({"home", "work", "voice", "fax", "cell", "text", "video", "pager", "textphone"}),
+}
+
+
+def _labelled(
+    prop: str, value: str, label: str | None, version: int, groups: list[int]
+) -> list[str]:
+    """A TEL or EMAIL line with its label: a standard one as TYPE, any other (``plant floor``,
+    ``mobile``) as Apple's ``itemN.`` group with an ``X-ABLabel``, which Apple, Google and
+    pycrm read back as that label (a TYPE of free text is not valid in either version)."""
     if not label:
-        return ""
-    return ";TYPE=" + param(label.upper() if version == 3 else label.lower())
+        return [f"{prop}{value}"]
+    if label.lower() in _STANDARD_TYPES[version]:
+        return [f"{prop};TYPE=" + param(label.upper() if version == 3 else label.lower()) + value]
+    groups[0] += 1
+    group = f"item{groups[0]}"
+    return [f"{group}.{prop}{value}", f"{group}.X-ABLABEL:{escape(label)}"]
 
 
-def _extra_lines(items: Any) -> list[str]:
-    """The kept properties pycrm has no field for, as content lines (Apple label groups kept)."""
+def _extra_lines(items: Any, groups: list[int]) -> list[str]:
+    """The kept properties pycrm has no field for, as content lines (Apple label groups kept,
+    numbered on from ``groups[0]``)."""
     lines: list[str] = []
     if not isinstance(items, list):
         return lines
-    for index, item in enumerate(items):
+    for item in items:
         try:
             name, params, value, group_label = item
         except (TypeError, ValueError):
@@ -450,7 +471,8 @@ def _extra_lines(items: Any) -> list[str]:
             text += ";TYPE=" + ",".join(param(v) for v in types)
         text += ":" + escape("" if value is None else str(value))
         if group_label:
-            group = f"item{index + 1}"
+            groups[0] += 1
+            group = f"item{groups[0]}"
             lines.append(f"{group}.{text}")
             lines.append(f"{group}.X-ABLABEL:{escape(str(group_label))}")
         else:
@@ -473,13 +495,14 @@ def contact_card(item: Any, version: int = 3) -> str:
         lines.append("ORG:" + escape(item.company_name))
     if c.title:
         lines.append("TITLE:" + escape(c.title))
+    groups = [0]  # the last itemN. group used
     for email, label in item.emails:
-        lines.append(f"EMAIL{_type(label, version)}:{escape(email)}")
+        lines += _labelled("EMAIL", f":{escape(email)}", label, version, groups)
     for number, label in item.phones:
         if version == 4 and number.startswith("+"):
-            lines.append(f"TEL{_type(label, version)};VALUE=uri:tel:{escape(number)}")
+            lines += _labelled("TEL", f";VALUE=uri:tel:{escape(number)}", label, version, groups)
         else:
-            lines.append(f"TEL{_type(label, version)}:{escape(number)}")
+            lines += _labelled("TEL", f":{escape(number)}", label, version, groups)
     address = (c.address_street, c.address_city, c.address_region, c.address_postcode,
                c.address_country)  # fmt: skip
     if any(address):
@@ -495,7 +518,7 @@ def contact_card(item: Any, version: int = 3) -> str:
         lines.append("CATEGORIES:" + ",".join(escape(t) for t in item.tags))
     if c.notes:
         lines.append("NOTE:" + escape(c.notes))
-    lines += _extra_lines(extra.get("vcard"))
+    lines += _extra_lines(extra.get("vcard"), groups)
     lines.append("END:VCARD")
     return "".join(fold(line) for line in lines)
 
@@ -511,13 +534,14 @@ def company_card(row: Any, tags: list[str], version: int = 3) -> str:
         "N:;;;;",
         "ORG:" + escape(row.name or ""),
     ]
+    work = ";TYPE=WORK" if version == 3 else ";TYPE=work"
     if row.phone:
-        lines.append(f"TEL{_type('work', version)}:{escape(row.phone)}")
+        lines.append(f"TEL{work}:{escape(row.phone)}")
     if row.website or row.domain:
         url = row.website or f"https://{row.domain}"
         lines.append("URL:" + escape(url))
     if row.address:
-        lines.append(f"ADR{_type('work', version)}:;;{escape(row.address)};;;;")
+        lines.append(f"ADR{work}:;;{escape(row.address)};;;;")
     if tags:
         lines.append("CATEGORIES:" + ",".join(escape(t) for t in tags))
     if row.notes:

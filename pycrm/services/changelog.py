@@ -297,13 +297,20 @@ def log_many(
 
 
 class Tracker:
-    """Snapshot a record before a change and log the change after it (``with Tracker(...)``)."""
+    """Snapshot a record before a change and log the change after it (``with Tracker(...)``).
 
-    def __init__(self, session: Session, entity: str, record_id: int) -> None:
+    With ``stamp`` (the record's ORM object), its ``updated_at`` is set only when something
+    else changed: an edit or re-import that changes nothing leaves no trace in the history.
+    ``changed`` says afterwards whether anything was logged.
+    """
+
+    def __init__(self, session: Session, entity: str, record_id: int, stamp: Any = None) -> None:
         self.session = session
         self.entity = entity
         self.record_id = record_id
+        self.stamp = stamp
         self.before: dict[str, Any] | None = None
+        self.changed = False
 
     def __enter__(self) -> Tracker:
         self.before = snapshot(self.session, self.entity, self.record_id)
@@ -317,6 +324,11 @@ class Tracker:
         after = snapshot(self.session, self.entity, self.record_id)
         if after == self.before:
             return
+        self.changed = True
+        if after is not None and self.stamp is not None:
+            self.stamp.updated_at = m.utcnow()
+            self.session.flush()
+            after["updated_at"] = self.stamp.updated_at.isoformat()
         log_change(self.session, self.entity, "update" if after else "delete", self.before, after)
 
 

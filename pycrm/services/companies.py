@@ -95,7 +95,7 @@ def update_company(
 ) -> m.Company:
     """Change a company's fields and tags (logged as one update)."""
     company = get_company(session, company_id)
-    with Tracker(session, "company", company_id):
+    with Tracker(session, "company", company_id, stamp=company):
         if name is not None:
             company.name = require_text("name", name)
             company.name_key = fold(company.name)
@@ -105,7 +105,6 @@ def update_company(
             drop = {fold(t) for t in remove_tags}
             wanted = [t for t in [*current, *(tags or []), *add_tags] if fold(t) not in drop]
             _set_tags(session, company_id, wanted)
-        company.updated_at = m.utcnow()
     return company
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -120,10 +120,25 @@ def _apply_fields(contact: m.Contact, fields: dict[str, Any]) -> None:
         setattr(contact, key, value)
 
 
+def _current_rows(
+    session: Session, table: sa.Table, contact_id: int, columns: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """A contact's e-mail or phone rows, as ``columns`` tuples in their order."""
+    query = (
+        sa.select(*(table.c[c] for c in columns))
+        .where(table.c.contact_id == contact_id)
+        .order_by(table.c.position)
+    )
+    return [tuple(row) for row in session.execute(query)]
+
+
 def _replace_emails(
     session: Session, contact_id: int, emails: list[tuple[str, str | None]]
 ) -> None:
+    """Make these the contact's e-mails; the rows stay untouched when they already are."""
     table = m.ContactEmail.__table__
+    if _current_rows(session, table, contact_id, ("email", "label")) == emails:
+        return  # rewriting them would give the rows new ids: a change in the history
     session.execute(sa.delete(table).where(table.c.contact_id == contact_id))
     if emails:
         session.execute(
@@ -144,7 +159,20 @@ def _replace_emails(
 def _replace_phones(
     session: Session, contact_id: int, phones: list[tuple[Phone, str | None]]
 ) -> None:
+    """Make these the contact's phones; the rows stay untouched when they already are.
+
+    A normalised number the contact already has keeps the text it was first typed as
+    (``+55 11 98765-4321``), so re-importing an export (which writes E.164) changes nothing.
+    """
     table = m.ContactPhone.__table__
+    current = _current_rows(session, table, contact_id, ("number", "raw", "normalized", "label"))
+    typed = {number: raw for number, raw, normalized, _label in current if normalized}
+    phones = [
+        (replace(p, raw=typed[p.number]) if p.normalized and p.number in typed else p, label)
+        for p, label in phones
+    ]
+    if current == [(p.number, p.raw, p.normalized, label) for p, label in phones]:
+        return
     session.execute(sa.delete(table).where(table.c.contact_id == contact_id))
     if phones:
         session.execute(
@@ -264,7 +292,7 @@ def update_contact(
 ) -> m.Contact:
     """Change a person; list arguments replace, ``add_*`` / ``remove_*`` edit. One logged update."""
     contact = get_contact(session, contact_id)
-    with Tracker(session, "contact", contact_id):
+    with Tracker(session, "contact", contact_id, stamp=contact):
         if display_name is not None:
             contact.display_name = require_text("name", display_name)
         _apply_fields(contact, fields)
@@ -291,7 +319,6 @@ def update_contact(
             contact.company_id = _resolve_company(
                 session, None if company_id is UNSET else company_id, company_name
             )
-        contact.updated_at = m.utcnow()
     return contact
 
 

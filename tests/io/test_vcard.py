@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import vobject
+from sqlalchemy.orm import Session
 
 from pycrm.db import Database
 from pycrm.io.vcard import VCardError, import_cards, read_cards, write_vcards
@@ -33,7 +36,7 @@ def test_android_21_quoted_printable_soft_breaks_and_charset() -> None:
 
 def test_apple_groups_labels_v4_uri_and_org(sqlite_db: Database) -> None:
     counts = load(sqlite_db, FIXTURES / "apple-and-v4.vcf")
-    assert counts == {"created": 2, "updated": 0, "companies": 1}
+    assert counts == {"created": 2, "updated": 0, "unchanged": 0, "companies": 1}
     with sqlite_db.read() as session:
         found = contacts.find_by_email(session, "conceicao@example.com.br")
         c = contacts.get_contact(session, found[0])
@@ -58,12 +61,43 @@ def test_export_reimport_loses_nothing_and_updates(
     parsed = list(vobject.readComponents(text))
     assert len(parsed) == 4
     assert "X-SOCIALPROFILE" in text and "IMPP" in text and "RELATED" in text
+    # A label vCard has no TYPE for goes out as Apple's itemN. group with an X-ABLabel.
+    loja = next(line for line in text.splitlines() if "3333" in line and "TEL" in line)
+    group = loja.split(".", 1)[0]
+    assert f"{group}.X-ABLABEL:loja" in text.splitlines()
     path = tmp_path / "out.vcf"
     path.write_text(text, encoding="utf-8")
+    with sqlite_db.read() as session:
+        before = contacts_and_history(session)
     again = load(sqlite_db, path)
-    assert again["created"] == 0 and again["updated"] == 4
+    # Our own export read back changes nothing: no update, no history, the typed phones kept.
+    assert again == {"created": 0, "updated": 0, "unchanged": 4, "companies": 0}
     with sqlite_db.read() as session:
         assert contacts.count_contacts(session) == 4
+        assert contacts_and_history(session) == before
+        found = contacts.find_by_email(session, "conceicao@example.com.br")
+        labels = dict((n, lab) for n, lab in contacts.contact_phones(session, found[0]))
+        assert labels["+551133334444"] == "loja"
+
+
+def contacts_and_history(session: Session) -> tuple[list[Any], int]:
+    """Every contact row and phone row (raw text included), and the size of the history."""
+    from pycrm import models as m
+
+    people = session.execute(sa.select(m.Contact.__table__).order_by(m.Contact.id)).all()
+    phones = session.execute(sa.select(m.ContactPhone.__table__).order_by(m.ContactPhone.id)).all()
+    logged = session.execute(sa.select(sa.func.count()).select_from(m.ChangeLog)).scalar_one()
+    return [*people, *phones], logged
+
+
+def test_a_changed_card_updates_once(sqlite_db: Database, tmp_path: Path) -> None:
+    load(sqlite_db, FIXTURES / "apple-and-v4.vcf")
+    text = (FIXTURES / "apple-and-v4.vcf").read_text(encoding="utf-8")
+    assert "Prefers calls" in text
+    path = tmp_path / "edited.vcf"
+    path.write_text(text.replace("Prefers calls", "Prefers e-mail"), encoding="utf-8")
+    assert load(sqlite_db, path) == {"created": 0, "updated": 1, "unchanged": 1, "companies": 0}
+    assert load(sqlite_db, path) == {"created": 0, "updated": 0, "unchanged": 2, "companies": 0}
 
 
 @pytest.mark.parametrize(
