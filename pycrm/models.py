@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from pycrm.dbtypes import UTCDateTime
+from pycrm.kinds import Channel, Direction, InteractionType, StageKind  # noqa: F401 (m.Channel…)
 
 # Naming convention so Alembic batch mode can name (and later drop) constraints.
 SQLModel.metadata.naming_convention = {
@@ -40,36 +40,6 @@ def new_uuid() -> str:
 
 def _dt(**kw: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kw)
-
-
-class InteractionType(StrEnum):
-    CALL = "call"
-    EMAIL = "email"
-    MEETING = "meeting"
-    NOTE = "note"
-    MESSAGE = "message"
-    VISIT = "visit"
-
-
-class Direction(StrEnum):
-    IN = "in"
-    OUT = "out"
-
-
-class Channel(StrEnum):
-    """How a person likes to be reached."""
-
-    EMAIL = "email"
-    CALL = "call"
-    MESSAGE = "message"
-    MEETING = "meeting"
-    VISIT = "visit"
-
-
-class StageKind(StrEnum):
-    OPEN = "open"
-    WON = "won"
-    LOST = "lost"
 
 
 class Record(SQLModel):

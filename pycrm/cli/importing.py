@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from pycrm.cli.context import CliContext, get_context
 from pycrm.cli.output import error, note, print_json
+
+if TYPE_CHECKING:
+    from pycrm.io.csv_import import Plan
 
 app = typer.Typer(
     help="Import from JSON backups (and other formats); undo an import.", no_args_is_help=True
@@ -162,9 +166,11 @@ def _import_csv(
     import sys
     import tempfile
 
+    from pycrm.io import csv_write_ahead
     from pycrm.io.csv_import import (
         ImportError_,
         apply_import,
+        commit_written,
         parse_map_options,
         plan_import,
         stdin_to_file,
@@ -177,39 +183,49 @@ def _import_csv(
     if str(file) == "-":
         spooled = stdin_to_file(sys.stdin.buffer, Path(tempfile.gettempdir()))
         path = spooled
-    database = context.database()
+    progress = None
+    if sys.stderr.isatty() and path.stat().st_size > 2_000_000:
+        total = path.stat().st_size
+
+        def progress(rows: int) -> None:
+            # A rough bar: rows read against the file's size (~110 bytes a row).
+            share = min(1.0, rows * 110 / total)
+            bar = "#" * int(share * 30)
+            sys.stderr.write(f"\rchecking {bar:<30} {rows:,} rows")
+            sys.stderr.flush()
+
+    def plan_with(session: Any, first: csv_write_ahead.FirstImport | None = None) -> Plan:
+        saved = None
+        if mapping:
+            from pycrm.services.errors import NotFound
+
+            saved = _saved_mapping(session, mapping)
+            if saved is None:
+                raise NotFound("saved mapping", mapping)
+        return plan_import(
+            session, path, source="stdin" if spooled else str(file), preset=preset,
+            overrides=parse_map_options(map_), saved_mapping=saved, encoding=encoding,
+            delimiter=delimiter, on_duplicate=on_duplicate, region=settings.region,
+            date_order=settings.date_order, progress=progress,
+            # New contacts are written by a second process while the file is still read
+            # (SQLite, an empty contact book, 0.2–25 MB); not for a dry run, nor when the
+            # mapping is saved first (that write would wait for the import's lock).
+            write_ahead=not dry_run and not save_mapping, skip_invalid=skip_invalid, first=first,
+        )  # fmt: skip
+
+    # A first import into an empty (or new) contact book, its writing process already started:
+    # planned from a plain look at the file, so this process never loads SQLAlchemy.
+    first = None
+    if csv_write_ahead.prestarted() and not mapping:
+        first = csv_write_ahead.FirstImport.read(context.db_arg or settings.db)
     try:
-        with database.read() as session:
-            saved = None
-            if mapping:
-                from pycrm.services.errors import NotFound
-
-                saved = _saved_mapping(session, mapping)
-                if saved is None:
-                    raise NotFound("saved mapping", mapping)
-            progress = None
-            if sys.stderr.isatty() and path.stat().st_size > 2_000_000:
-                total = path.stat().st_size
-
-                def progress(rows: int) -> None:
-                    # A rough bar: rows read against the file's size (~110 bytes a row).
-                    share = min(1.0, rows * 110 / total)
-                    bar = "#" * int(share * 30)
-                    sys.stderr.write(f"\rchecking {bar:<30} {rows:,} rows")
-                    sys.stderr.flush()
-
-            plan = plan_import(
-                session, path, source="stdin" if spooled else str(file), preset=preset,
-                overrides=parse_map_options(map_), saved_mapping=saved, encoding=encoding,
-                delimiter=delimiter, on_duplicate=on_duplicate, region=settings.region,
-                date_order=settings.date_order, progress=progress,
-                # New contacts are written by a second process while the file is still read
-                # (SQLite, an empty contact book, 0.2–25 MB); not for a dry run, nor when the
-                # mapping is saved first (that write would wait for the import's lock).
-                write_ahead=not dry_run and not save_mapping, skip_invalid=skip_invalid,
-            )  # fmt: skip
-            if progress is not None:
-                sys.stderr.write("\n")
+        if first is not None:
+            plan = plan_with(None, first)
+        else:
+            with context.database().read() as session:
+                plan = plan_with(session)
+        if progress is not None:
+            sys.stderr.write("\n")
     except ImportError_ as exc:
         error(str(exc))
         raise typer.Exit(2) from exc
@@ -232,7 +248,7 @@ def _import_csv(
         "new_companies": len(plan.new_companies), "batch": None, "dry_run": dry_run,
     }  # fmt: skip
     if save_mapping:
-        with database.write(f"save mapping {save_mapping}", source="import") as session:
+        with context.database().write(f"save mapping {save_mapping}", source="import") as session:
             import json as _json
 
             import sqlalchemy as sa
@@ -267,9 +283,14 @@ def _import_csv(
         if strict_failure:
             raise typer.Exit(2)
         return
-    with database.write(f"import csv {Path(plan.source).name}", source="import") as session:
-        counts = apply_import(session, plan, region=settings.region)
-        batch = session.info["batch_id"] if (counts["created"] or counts["updated"]) else None
+    label = f"import csv {Path(plan.source).name}"
+    if plan.written and first is not None:
+        counts, batch_id = commit_written(plan, label=label, region=settings.region)
+    else:
+        with context.database().write(label, source="import") as session:
+            counts = apply_import(session, plan, region=settings.region)
+            batch_id = session.info["batch_id"]
+    batch = batch_id if (counts["created"] or counts["updated"]) else None
     summary["batch"] = batch
     if as_json:
         print_json(summary)

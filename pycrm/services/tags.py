@@ -9,19 +9,8 @@ from sqlalchemy.orm import Session
 
 from pycrm import models as m
 from pycrm.services.changelog import log_created
-from pycrm.services.text import clean, fold
-from pycrm.services.validation import require_text
-
-
-def normalize_tags(names: Iterable[str]) -> list[str]:
-    """Trim, drop empties and duplicates (ignoring case), keep first spelling and order."""
-    seen: dict[str, str] = {}
-    for name in names:
-        for part in str(name).split(","):
-            cleaned = clean(part)
-            if cleaned and fold(cleaned) not in seen:
-                seen[fold(cleaned)] = require_text("tag", cleaned, max_length=100)
-    return list(seen.values())
+from pycrm.services.contact_values import normalize_tags as normalize_tags
+from pycrm.services.text import fold
 
 
 def ensure_tags(session: Session, names: Iterable[str]) -> list[int]:

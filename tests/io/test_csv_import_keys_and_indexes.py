@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pycrm.db import Database
-from pycrm.io import csv_import
+from pycrm.io import csv_apply, csv_import
 from pycrm.io.csv_import import _fold, apply_import, plan_import
 from pycrm.services import contacts
 from pycrm.services.text import fold
@@ -75,7 +75,7 @@ def test_indexes_built_again_part_way_hold_every_row(
         built.append(sum(self.dropped_indexes.build_one() for _ in range(count)))
         return ids
 
-    monkeypatch.setattr(csv_import._ImportWriter, "add", build_some)
+    monkeypatch.setattr(csv_apply._ImportWriter, "add", build_some)
     with sqlite_db.read() as s:
         plan = plan_import(s, path, on_duplicate="create", region="BR")
     with sqlite_db.write("import", source="import") as s:

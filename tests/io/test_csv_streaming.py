@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from pycrm.db import Database
-from pycrm.io import csv_import
+from pycrm.io import csv_apply, csv_import
 from pycrm.io.csv_import import apply_import, plan_import
 from pycrm.services import changelog, contacts
 
@@ -145,16 +145,16 @@ def test_the_import_writes_with_a_small_page_cache_and_gives_the_connection_its_
     with sqlite_db.read() as s:
         plan = plan_import(s, path)
     seen: list[int] = []
-    real_add = csv_import._ImportWriter.add
+    real_add = csv_apply._ImportWriter.add
 
-    def add(self: csv_import._ImportWriter, rows: list[contacts.NewContact]) -> list[int]:
+    def add(self: csv_apply._ImportWriter, rows: list[contacts.NewContact]) -> list[int]:
         seen.append(self.session.execute(sa.text("PRAGMA cache_size")).scalar_one())
         return real_add(self, rows)
 
-    monkeypatch.setattr(csv_import._ImportWriter, "add", add)
+    monkeypatch.setattr(csv_apply._ImportWriter, "add", add)
     with sqlite_db.write("import", source="import") as s:
         before = s.execute(sa.text("PRAGMA cache_size")).scalar_one()
         apply_import(s, plan)
         after = s.execute(sa.text("PRAGMA cache_size")).scalar_one()
-    assert seen == [-csv_import.IMPORT_CACHE_KIB]
+    assert seen == [-csv_apply.IMPORT_CACHE_KIB]
     assert after == before == -65536

@@ -107,6 +107,21 @@ def run_import(database: Database, path: Path, write_ahead: bool, **options: Any
         return str(s.info["batch_id"])
 
 
+def run_first_import(db: Path, path: Path, **options: Any) -> str:
+    """The CLI's way into an empty contact book: planned from ``FirstImport``'s plain look at
+    the file (no session), committed with ``commit_written``."""
+    from pycrm.io.csv_import import commit_written
+    from pycrm.io.csv_write_ahead import FirstImport
+
+    first = FirstImport.read(str(db))
+    assert first is not None
+    plan = plan_import(None, path, region="BR", first=first, **options)
+    assert plan.written
+    counts, batch = commit_written(plan, label=f"import csv {path.name}", region="BR")
+    assert counts["created"] == len(plan.create) and not plan.written
+    return batch
+
+
 @pytest.mark.usefixtures("small_chunks")
 @pytest.mark.parametrize(("policy", "seed_"), [("skip", 1), ("create", 3)])
 def test_a_written_ahead_import_is_the_in_process_import(
@@ -116,10 +131,16 @@ def test_a_written_ahead_import_is_the_in_process_import(
 
     path = write_csv(tmp_path / "people.csv", 200, seed_)
     results = []
-    for write_ahead in (False, True):
-        database = open_database(str(tmp_path / f"crm-{write_ahead}.db"))
+    for mode in ("in process", "write ahead", "first import"):
+        db = tmp_path / f"crm-{mode}.db"
+        database = open_database(str(db))
         seed(database)
-        batch = run_import(database, path, write_ahead, on_duplicate=policy)
+        if mode == "first import":
+            database.close()
+            batch = run_first_import(db, path, on_duplicate=policy)
+            database = open_database(str(db))
+        else:
+            batch = run_import(database, path, mode == "write ahead", on_duplicate=policy)
         with database.read() as s:
             results.append(content(s))
             assert s.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
@@ -135,10 +156,80 @@ def test_a_written_ahead_import_is_the_in_process_import(
             assert contacts.count_contacts(s) == 0
             assert s.execute(sa.text("SELECT count(*) FROM company")).scalar() == 1
         database.close()
-    normal, ahead = results
-    for key in normal:
-        assert ahead[key] == normal[key], key
+    normal, *others = results
+    for other in others:
+        for key in normal:
+            assert other[key] == normal[key], key
     assert len(normal["contacts"]) > 50
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_first_import_creates_a_new_book_as_the_usual_path_does(tmp_path: Path) -> None:
+    from pycrm.db import open_database
+
+    path = write_csv(tmp_path / "people.csv", 150, 5)
+    new = tmp_path / "sub" / "new.db"
+    batch = run_first_import(new, path)
+    assert new.stat().st_mode & 0o777 == 0o600
+    usual = open_database(str(tmp_path / "usual.db"))
+    run_import(usual, path, False)
+    database = open_database(str(new))
+    try:
+        with database.read() as s, usual.read() as u:
+            assert s.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok"
+            assert content(s) == content(u)
+            assert s.execute(sa.text("SELECT count(*) FROM stage")).scalar() > 0  # defaults
+        with database.write("revert") as s:
+            changelog.revert_batch(s, batch)
+        with database.read() as s:
+            assert contacts.count_contacts(s) == 0
+    finally:
+        database.close()
+        usual.close()
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_first_import_that_cannot_write_ahead_is_applied_as_usual(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    from pycrm.io.csv_write_ahead import FirstImport
+
+    seed(sqlite_db)
+    path = write_csv(tmp_path / "people.csv", 80, 7)
+    sqlite_db.close()
+    first = FirstImport.read(str(db_path))
+    assert first is not None and first.companies == [("existing co", 1)]
+    assert first.next_company == 2
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program is writing: no writing process
+    try:
+        plan = plan_import(None, path, first=first)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not plan.written
+    with sqlite_db.write("import csv people.csv", source="import") as s:
+        counts = apply_import(s, plan)
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == counts["created"] > 20
+        # The rows naming "Existing Co" joined the company the snapshot saw, not a copy.
+        assert s.execute(sa.text("SELECT count(*) FROM company WHERE name_key = 'existing co'")
+                         ).scalar() == 1  # fmt: skip
+
+
+def test_no_first_import_snapshot_for_a_book_with_contacts_or_an_old_schema(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    from pycrm.io.csv_write_ahead import FirstImport
+
+    with sqlite_db.write("one") as s:
+        contacts.create_contact(s, "Ana")
+    sqlite_db.close()
+    assert FirstImport.read(str(db_path)) is None
+    assert FirstImport.read("postgresql+psycopg://nobody@localhost/none") is None
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    assert FirstImport.read(str(empty)) == FirstImport(str(empty), [], 1)
 
 
 @pytest.mark.usefixtures("small_chunks")
@@ -435,7 +526,7 @@ def test_rows_numbered_from_a_stale_snapshot_fall_back_to_the_spool(
 
 @pytest.mark.usefixtures("small_chunks")
 def test_missing_values_are_stored_as_null_and_flags_as_integers(tmp_path: Path) -> None:
-    """The writer binds '' for NULL (``csv_import._NULL``): no '' may reach the tables."""
+    """The writer binds '' for NULL (``csv_apply._NULL``): no '' may reach the tables."""
     from pycrm.db import open_database
 
     path = write_csv(tmp_path / "people.csv", 120, 5)
@@ -526,6 +617,43 @@ def test_the_cli_starts_the_writer_before_planning_and_uses_it(
         created = conn.execute("SELECT count(*) FROM contact").fetchone()[0]
         assert created == len(plans[0].create) > 50
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_first_import_from_the_command_line_never_loads_sqlalchemy(tmp_path: Path) -> None:
+    """Its writing process loads SQLAlchemy and the models on the other core; the command's
+    own process plans from a plain look at the file (~0.4-1 s less before the first row)."""
+    import subprocess
+    import sys
+
+    path = write_csv(tmp_path / "people.csv", 4000, 8)
+    assert path.stat().st_size > 200_000  # written ahead (csv_write_ahead.WRITE_AHEAD_MIN_BYTES)
+    db = tmp_path / "crm.db"
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('sqlalchemy loaded:', 'sqlalchemy' in sys.modules))\n"
+        "from pycrm.cli.app import main\n"
+        f"sys.argv = ['pycrm', '--db', {str(db)!r}, 'import', 'csv', {str(path)!r}]\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "sqlalchemy loaded: False" in done.stdout
+    assert "created" in done.stderr + done.stdout
+    with sqlite3.connect(db) as conn:
+        created = conn.execute("SELECT count(*) FROM contact").fetchone()[0]
+        assert created > 100
+        batches = conn.execute("SELECT label FROM change_batch ORDER BY at").fetchall()
+        assert batches == [("create database",), ("import csv people.csv",)]
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # The same command into a book that has contacts now takes the usual path.
+    again = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert again.returncode == 0, again.stderr
+    assert "sqlalchemy loaded: True" in again.stdout
+    assert "created 0" in again.stderr + again.stdout
 
 
 def test_no_early_writer_for_a_book_with_contacts_and_an_unused_one_ends(
