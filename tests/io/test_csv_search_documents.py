@@ -4,6 +4,7 @@ they must be exactly what the search triggers would build (random rows, several 
 from __future__ import annotations
 
 import csv
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from pycrm.db import Database
 from pycrm.io import csv_import
 from pycrm.io.csv_import import apply_import, plan_import
 from pycrm.services import contacts
+from tests.conftest import PG_URL
 
 # The trigger's document of a contact, read back from the tables (migrations' trigger body).
 TRIGGER_DOCUMENTS = """
@@ -176,3 +178,79 @@ def test_a_failed_import_into_empty_tables_leaves_their_indexes(
     with database.read() as s:
         assert indexes(s) == before
         assert contacts.count_contacts(s) == 0
+
+
+STORED = {
+    "contacts": "SELECT c.id, c.uuid, c.display_name, c.name_key, c.title, c.notes, c.custom_fields, "
+    "co.name, c.do_not_contact, c.archived, c.created_at = c.updated_at FROM contact c "
+    "LEFT JOIN company co ON co.id = c.company_id ORDER BY c.id",
+    "emails": "SELECT contact_id, email, email_key, label, position FROM contact_email "
+    "ORDER BY contact_id, position",
+    "phones": "SELECT contact_id, number, raw, normalized, label, position FROM contact_phone "
+    "ORDER BY contact_id, position",
+    "tags": "SELECT ct.contact_id, t.name FROM contact_tag ct JOIN tag t ON t.id = ct.tag_id "
+    "ORDER BY 1, 2",
+    "log": "SELECT l.entity, l.action, l.record_id, l.record_uuid FROM change_log l "
+    "JOIN change_batch b ON b.id = l.batch_id WHERE b.label = 'import' ORDER BY 1, 2, 3",
+}
+
+
+def same_types(row: Any) -> tuple[Any, ...]:
+    """A row as both databases' drivers can give it: JSON parsed, flags as bool, and a UUID
+    pycrm generated (not the file's ``00000000-…`` ones) as just that."""
+    out: list[Any] = []
+    for value in row:
+        if isinstance(value, str) and value.startswith("{"):
+            value = json.loads(value)
+        elif isinstance(value, str) and len(value) == 36 and value.count("-") == 4:
+            value = value if value.startswith("00000000-") else "generated"
+        elif isinstance(value, bool | int) and value in (0, 1) and not isinstance(value, bool):
+            value = bool(value)
+        out.append(value)
+    return tuple(out)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason="PYCRM_TEST_DATABASE_URL is not set")
+def test_postgresql_stores_what_sqlite_stores(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's import writes the planner's records its own way (``csv_apply._ImportWriter``),
+    PostgreSQL's through ``NewContact`` and COPY: both must store the same rows."""
+    from tests.conftest import _fresh_pg
+
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 13)
+    path = random_csv(tmp_path / "random.csv", 90, 5, SPELLINGS)
+    text = path.read_text(encoding="utf-8").splitlines()
+    # A custom column (JSON), a do-not-contact flag and a pycrm uuid on some rows.
+    extra = ["Shoe size,do_not_contact,uuid"] + [
+        f"{i % 7 or ''},{'yes' if i % 5 == 0 else ''},"
+        + (f"00000000-0000-4000-8000-{i:012d}" if i % 4 == 0 else "")
+        for i in range(len(text) - 1)
+    ]
+    path.write_text(
+        "\n".join(f"{a},{b}" for a, b in zip(text, extra, strict=True)) + "\n", encoding="utf-8"
+    )
+    stored = []
+    for database in (sqlite_db, _fresh_pg()):
+        with database.read() as s:
+            plan = plan_import(
+                s, path, on_duplicate="create", region="BR", preset="google",
+                overrides={"do_not_contact": "do_not_contact", "uuid": "uuid"},
+            )  # fmt: skip
+        assert not plan.rejected
+        with database.write("import", source="import") as s:
+            apply_import(s, plan, region="BR")
+        with database.read() as s:
+            stored.append(
+                {
+                    key: [same_types(r) for r in s.execute(sa.text(sql))]
+                    for key, sql in STORED.items()
+                }
+            )
+    on_sqlite, on_postgres = stored
+    assert len(on_sqlite["contacts"]) == 90
+    assert any(row[6] for row in on_sqlite["contacts"])  # custom fields were set
+    assert any(row[8] for row in on_sqlite["contacts"])  # and some flags
+    for key in STORED:
+        assert on_postgres[key] == on_sqlite[key], key
