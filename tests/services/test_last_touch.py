@@ -23,13 +23,15 @@ def last_touch(database: Database, contact_id: int) -> datetime | None:
 
 def log(database: Database, contact_id: int, days_ago: int) -> int:
     with database.write("log") as s:
-        return interactions.log_interaction(
+        logged = interactions.log_interaction(
             s,
             type="call",
             summary=f"{days_ago} days ago",
             contact_id=contact_id,
             occurred_at=NOW - timedelta(days=days_ago),
-        ).id
+        )
+        assert logged.id is not None
+        return logged.id
 
 
 def test_last_touch_follows_inserts_edits_deletes_and_undo(database: Database) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from pycrm.db import Database
@@ -11,7 +13,8 @@ from pycrm.services.refs import resolve_company, resolve_contact, resolve_deal
 
 
 @pytest.fixture
-def book(database: Database) -> dict[str, int]:
+def book(database: Database) -> dict[str, Any]:
+    """Ids of a small book's records (and Ana's uuid)."""
     with database.write("book") as s:
         acme = companies.create_company(s, "Acme Ltda").id
         ana = contacts.create_contact(s, "Ana Souza", emails=["ana@acme.com"], company_id=acme)
@@ -21,7 +24,7 @@ def book(database: Database) -> dict[str, int]:
         return {
             "acme": acme, "ana": ana.id, "anabel": anabel.id, "jose": jose.id, "deal": deal.id,
             "ana_uuid": ana.uuid,
-        }  # type: ignore[dict-item]  # fmt: skip
+        }  # fmt: skip
 
 
 def test_id_uuid_email_and_unique_search(database: Database, book: dict[str, int]) -> None:
