@@ -221,6 +221,12 @@ def _import_csv(
     try:
         if first is not None:
             plan = plan_with(None, first)
+            if not plan.written and (skip_invalid or not plan.rejected):
+                # Not written ahead after all (another program took the lock, or added
+                # contacts since the look): planned again against the book as it is now.
+                plan.close()
+                with context.database().read() as session:
+                    plan = plan_with(session)
         else:
             with context.database().read() as session:
                 plan = plan_with(session)

@@ -471,6 +471,10 @@ def _serve(session: Session, frames: _Frames, out: IO[bytes], sync: _SyncAhead) 
     with ca._import_page_cache(session, WRITER_CACHE_KIB):
         with ca._import_writer(session) as writer:
             assert isinstance(writer, ca._ImportWriter)
+            # The write lock is held now. Every row was planned as new against an empty
+            # contact table: if another program added contacts since, the plan is stale.
+            if session.connection().exec_driver_sql("SELECT 1 FROM contact LIMIT 1").first():
+                raise RuntimeError("contacts were added since the import was planned")
             while True:
                 kind, data = frames.expect(b"N", b"F")
                 if kind == b"F":

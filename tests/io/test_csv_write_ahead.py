@@ -217,6 +217,61 @@ def test_a_first_import_that_cannot_write_ahead_is_applied_as_usual(
                          ).scalar() == 1  # fmt: skip
 
 
+def test_contacts_added_after_the_look_are_matched_not_duplicated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program adds a contact between the first import's look at the file and its
+    writer taking the lock: the writer refuses the stale plan, and the command plans again."""
+    from typer.testing import CliRunner
+
+    from pycrm.cli.app import app
+    from pycrm.db import open_database
+    from pycrm.io import csv_write_ahead
+    from pycrm.io.csv_write_ahead import FirstImport
+
+    monkeypatch.setattr(csv_write_ahead, "WRITE_AHEAD_MIN_BYTES", 0)
+    monkeypatch.setattr(csv_import, "WRITE_AHEAD_MIN_BYTES", 0)
+    path = write_csv(tmp_path / "people.csv", 60, 9)
+    email = next(cell for line in path.read_text().splitlines()[1:] for cell in line.split(",")
+                 if cell.endswith("@ex.org"))  # fmt: skip
+    db = tmp_path / "crm.db"
+    database = open_database(str(db))
+    with database.write("elsewhere") as s:  # the person the file's first e-mail will match
+        contacts.create_contact(s, "Already Here", emails=[email])
+    database.close()
+    # As if both looks happened before that contact was added.
+    monkeypatch.setattr(csv_write_ahead, "_no_contacts", lambda path: True)
+    monkeypatch.setattr(FirstImport, "read", classmethod(lambda cls, db_: cls(str(db), [], 1)))
+    res = CliRunner().invoke(app, ["--db", str(db), "import", "csv", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    with sqlite3.connect(db) as conn:
+        holders = conn.execute(
+            "SELECT count(*) FROM contact_email WHERE email_key = ?", (email,)
+        ).fetchone()[0]
+        assert holders == 1  # matched and skipped, not created again
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_writer_refuses_a_plan_made_before_contacts_were_added(
+    sqlite_db: Database, db_path: Path, tmp_path: Path
+) -> None:
+    from pycrm.io.csv_write_ahead import FirstImport
+
+    path = write_csv(tmp_path / "people.csv", 40, 10)
+    sqlite_db.close()
+    first = FirstImport.read(str(db_path))
+    assert first is not None
+    with sqlite_db.write("elsewhere") as s:
+        contacts.create_contact(s, "Someone")
+    sqlite_db.close()
+    plan = plan_import(None, path, first=first)
+    assert not plan.written  # its writer saw the contact: nothing written ahead
+    with sqlite_db.read() as s:
+        assert contacts.count_contacts(s) == 1
+    plan.close()
+
+
 def test_no_first_import_snapshot_for_a_book_with_contacts_or_an_old_schema(
     sqlite_db: Database, db_path: Path, tmp_path: Path
 ) -> None:
