@@ -194,7 +194,9 @@ def _import_csv(
             sys.stderr.write(f"\rchecking {bar:<30} {rows:,} rows")
             sys.stderr.flush()
 
-    def plan_with(session: Any, first: csv_write_ahead.FirstImport | None = None) -> Plan:
+    def plan_with(
+        session: Any, first: csv_write_ahead.FirstImport | None = None, ahead: bool = True
+    ) -> Plan:
         saved = None
         if mapping:
             from pycrm.services.errors import NotFound
@@ -210,7 +212,8 @@ def _import_csv(
             # New contacts are written by a second process while the file is still read
             # (SQLite, an empty contact book, 0.2–25 MB); not for a dry run, nor when the
             # mapping is saved first (that write would wait for the import's lock).
-            write_ahead=not dry_run and not save_mapping, skip_invalid=skip_invalid, first=first,
+            write_ahead=ahead and not dry_run and not save_mapping, skip_invalid=skip_invalid,
+            first=first,
         )  # fmt: skip
 
     # A first import into an empty (or new) contact book, its writing process already started:
@@ -221,15 +224,15 @@ def _import_csv(
     try:
         if first is not None:
             plan = plan_with(None, first)
-            if not plan.written and (skip_invalid or not plan.rejected):
-                # Not written ahead after all (another program took the lock, or added
-                # contacts since the look): planned again against the book as it is now.
-                plan.close()
-                with context.database().read() as session:
-                    plan = plan_with(session)
         else:
             with context.database().read() as session:
                 plan = plan_with(session)
+        if plan.stale and (skip_invalid or not plan.rejected):
+            # Not written ahead after all (another program took the lock, or added contacts
+            # since the look): planned again against the book as it is now, and applied here.
+            plan.close()
+            with context.database().read() as session:
+                plan = plan_with(session, ahead=False)
         if progress is not None:
             sys.stderr.write("\n")
     except ImportError_ as exc:

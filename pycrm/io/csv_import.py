@@ -276,10 +276,20 @@ class Plan:
     _updates: _Spool = field(default_factory=_Spool, repr=False)
     # The new contacts already written, uncommitted, by a writing process (``write_ahead``).
     _ahead: WriteAhead | None = field(default=None, repr=False)
+    # Matched against a look taken before planning, for a writing process: when none took
+    # the plan after all, the book may have changed since (see ``stale``).
+    _offline: bool = field(default=False, repr=False)
 
     @property
     def create_lines(self) -> array[int]:
         return self.create
+
+    @property
+    def stale(self) -> bool:
+        """Whether this plan was matched against an earlier look at the book for a writing
+        process that did not take it (another program held the lock or added contacts): plan
+        again before applying it."""
+        return self._offline and self._ahead is None
 
     @property
     def written(self) -> bool:
@@ -1046,6 +1056,7 @@ def _plan_rows(
                 progress(plan.rows)
         if ahead is not None and ahead.finish():
             plan._ahead, ahead = ahead, None
+        plan._offline = matcher.offline
     except BaseException:
         plan.close()
         raise

@@ -102,6 +102,7 @@ def run_import(database: Database, path: Path, write_ahead: bool, **options: Any
     with database.read() as s:
         plan = plan_import(s, path, region="BR", write_ahead=write_ahead, **options)
     assert (plan._ahead is not None) == write_ahead
+    assert not plan.stale
     with database.write(f"import csv {path.name}", source="import") as s:
         apply_import(s, plan, region="BR")
         return str(s.info["batch_id"])
@@ -376,6 +377,7 @@ def test_no_write_ahead_when_another_program_is_writing(
         with sqlite_db.read() as s:
             plan = plan_import(s, path, write_ahead=True)
         assert plan._ahead is None  # it did not wait for the lock; apply_import will
+        assert plan.stale  # matched against a look taken for a writer: the CLI plans again
     finally:
         other.execute("ROLLBACK")
         other.close()
