@@ -6,7 +6,7 @@ import typer
 
 from pycrm.cli.common import amount, day, local_text
 from pycrm.cli.context import get_context
-from pycrm.cli.output import line, note, print_json, safe, table
+from pycrm.cli.output import line, note, print_json, safe
 
 app = typer.Typer(help="The pipeline: add, list, show, move, won, lost.", no_args_is_help=True)
 
@@ -62,33 +62,11 @@ def list_(
 
     Example: pycrm deal list --open --json
     """
-    from pycrm.money import format_money
-    from pycrm.services import deals
-    from pycrm.services.errors import ValidationError
+    from pycrm.cli.quick import deal_list
 
-    if sum((open_, won, lost)) > 1:
-        raise ValidationError("--open/--won/--lost", "give at most one")
-    status = "open" if open_ else "won" if won else "lost" if lost else None
-    database = get_context(ctx).database()
-    with database.read() as session:
-        rows = deals.list_deals(session, stage=stage, status=status, limit=limit)
-    if as_json:
-        from pycrm.cli.serialize import deal_json
-
-        print_json([deal_json(d) for d in rows])
-        return
-    if not rows:
-        note("no deals here — open one with `pycrm deal add TITLE --contact REF --value N`")
-        return
-    table(
-        ["id", "title", "stage", "value", "contact", "company", "close"],
-        [
-            (
-                d.deal.id, d.deal.title, d.stage_name, format_money(d.deal.amount, d.deal.currency),
-                d.contact_name, d.company_name, d.deal.expected_close or "",
-            )
-            for d in rows
-        ],
+    deal_list(
+        get_context(ctx), stage=stage, open_=open_, won=won, lost=lost, limit=limit,
+        as_json=as_json,
     )  # fmt: skip
 
 

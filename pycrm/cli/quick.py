@@ -1,8 +1,9 @@
-"""The quickest reads, `find`, `contact list`, `contact show` and `today`: their bodies, and a path
-that runs them without Typer.
+"""The quickest reads, `find`, `contact list`, `contact show`, `deal list` and `today`: their bodies,
+and a path that runs them without Typer.
 
 The bodies are plain functions of a :class:`CliContext`; the Typer commands in
-``pycrm.cli.everyday`` and ``pycrm.cli.contact`` (help, flags, types) call them. ``main()`` first
+``pycrm.cli.everyday``, ``pycrm.cli.contact`` and ``pycrm.cli.deal`` (help, flags, types) call
+them. ``main()`` first
 offers the arguments to :func:`run_quick`: when they are plainly one of these commands, with only
 the flags below and well-formed values, it runs the body directly. Importing Typer and Click and
 building the root and the command cost these commands ~0.1 s of their ~0.6 s. Anything else
@@ -85,6 +86,46 @@ def contact_list(
                 ", ".join(p.tags), local_text(p.last_interaction_at)[:10],
             )
             for p in people
+        ],
+    )  # fmt: skip
+
+
+def deal_list(
+    context: CliContext,
+    stage: str | None = None,
+    open_: bool = False,
+    won: bool = False,
+    lost: bool = False,
+    limit: int | None = None,
+    as_json: bool = False,
+) -> None:
+    """`pycrm deal list`."""
+    from pycrm.money import format_money
+    from pycrm.services import views
+    from pycrm.services.errors import ValidationError
+
+    if sum((open_, won, lost)) > 1:
+        raise ValidationError("--open/--won/--lost", "give at most one")
+    status = "open" if open_ else "won" if won else "lost" if lost else None
+    with context.reader() as connection:
+        stage_id = views.stage_id(connection, stage) if stage is not None else None
+        rows = views.list_deals(connection, stage_id=stage_id, status=status, limit=limit)
+    if as_json:
+        from pycrm.cli.serialize import deal_json
+
+        print_json([deal_json(d) for d in rows])
+        return
+    if not rows:
+        note("no deals here — open one with `pycrm deal add TITLE --contact REF --value N`")
+        return
+    table(
+        ["id", "title", "stage", "value", "contact", "company", "close"],
+        [
+            (
+                d.deal.id, d.deal.title, d.stage_name, format_money(d.deal.amount, d.deal.currency),
+                d.contact_name, d.company_name, d.deal.expected_close or "",
+            )
+            for d in rows
         ],
     )  # fmt: skip
 
@@ -234,6 +275,18 @@ QUICK_COMMANDS: dict[tuple[str, ...], tuple[Callable[..., None], tuple[str, ...]
         },
     ),
     ("contact", "show"): (contact_show, ("ref",), {"--json": ("as_json", "flag")}),
+    ("deal", "list"): (
+        deal_list,
+        (),
+        {
+            "--stage": ("stage", "text"),
+            "--open": ("open_", "flag"),
+            "--won": ("won", "flag"),
+            "--lost": ("lost", "flag"),
+            "--limit": ("limit", "count"),
+            "--json": ("as_json", "flag"),
+        },
+    ),
     ("today",): (today, (), {"--json": ("as_json", "flag")}),
 }
 

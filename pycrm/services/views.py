@@ -419,9 +419,32 @@ class DealView(DealFigures):
     company_name: str | None
 
 
+def stage_id(db: Queryable, ref: str) -> int:
+    """A stage's id by id, exact name, or unique name prefix, ignoring case and accents (as
+    ``stages.get_stage``, with its errors)."""
+    stages = [(int(i), str(n)) for i, n in rows(db, "SELECT id, name FROM stage "
+                                                  "ORDER BY position, id", {})]  # fmt: skip
+    if ref.isdigit():
+        for sid, _name in stages:
+            if sid == int(ref):
+                return sid
+    key = fold(ref)
+    exact = [sid for sid, name in stages if fold(name) == key]
+    if exact:
+        return exact[0]
+    prefix = [(sid, name) for sid, name in stages if fold(name).startswith(key)] if key else []
+    if len(prefix) == 1:
+        return prefix[0][0]
+    if not prefix:
+        names = ", ".join(name for _, name in stages)
+        raise ValidationError("stage", f"{ref!r} is not a stage (stages: {names})")
+    raise ValidationError("stage", f"{ref!r} could be {', '.join(n for _, n in prefix)}")
+
+
 def list_deals(
     db: Queryable,
     *,
+    stage_id: int | None = None,
     status: str | None = None,
     contact_id: int | None = None,
     closing_before: date | None = None,
@@ -429,11 +452,14 @@ def list_deals(
     deal_ids: list[int] | None = None,
     limit: int | None = None,
 ) -> list[DealView]:
-    """Deals filtered by status (open / won / lost), contact, expected close or ids, in pipeline
-    order (as ``deals.list_deals``)."""
+    """Deals filtered by stage, status (open / won / lost), contact, expected close or ids, in
+    pipeline order (as ``deals.list_deals``)."""
     kind = dialect(db)
     params: dict[str, Any] = {}
     terms: list[str] = []
+    if stage_id is not None:
+        params["stage_id"] = stage_id
+        terms.append("deal.stage_id = :stage_id")
     if status is not None:
         if status not in (OPEN, WON, LOST):
             raise ValidationError("status", "must be open, won or lost")

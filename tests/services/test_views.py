@@ -32,6 +32,7 @@ from pycrm.services import (
     meetings,
     views,
 )
+from pycrm.services.errors import ValidationError
 from pycrm.services.text import fold
 
 NOW = datetime(2026, 11, 20, 13, tzinfo=UTC)
@@ -116,6 +117,35 @@ def test_contact_list_is_the_orm_list(book: Database, options: dict[str, Any]) -
     assert got == expected
     if "no such tag" not in options.values():
         assert got, options
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"status": "open"}, {"status": "won", "limit": 5}, {"status": "lost"},
+     {"stage": "Proposal"}, {"stage": "prop", "status": "open"}, {"stage": "1", "limit": 3},
+     {"stage": "négotiation"}],
+    ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "all",
+)  # fmt: skip
+def test_deal_list_is_the_orm_list(book: Database, options: dict[str, Any]) -> None:
+    from pycrm.services import stages
+
+    with book.read() as session:
+        orm = dict(options)
+        expected = [deal_json(d) for d in deals.list_deals(session, **orm)]
+    with book.connect() as connection:
+        core = dict(options)
+        if "stage" in core:
+            core["stage_id"] = views.stage_id(connection, core.pop("stage"))
+        got = [deal_json(d) for d in views.list_deals(connection, **core)]
+    assert got == expected
+    assert got, options
+    with book.read() as session, book.connect() as connection:
+        for ref in ("o", "zzz", "", "999"):  # ambiguous, unknown, empty, no such id
+            with pytest.raises(ValidationError) as orm_error:
+                stages.get_stage(session, ref)
+            with pytest.raises(ValidationError) as core_error:
+                views.stage_id(connection, ref)
+            assert str(core_error.value) == str(orm_error.value)
 
 
 def test_contact_show_parts_are_the_orm_parts(book: Database) -> None:
