@@ -4,8 +4,8 @@
 import on a command that only runs a few queries. Read-only commands describe just the columns
 they read here: same table and column names, same types (datetimes go through the one
 :class:`pycrm.dbtypes.UTCDateTime` the models use too). The reports read a handful of columns;
-contacts, deals, follow-ups, meetings and interactions are complete here (less the ``extra`` JSON
-nobody shows): the SQL-text views (:mod:`pycrm.services.views`) list the same columns and type
+contacts, companies, deals, follow-ups, meetings and interactions are complete here (less the
+``extra`` JSON nobody shows): the SQL-text views (:mod:`pycrm.services.views`) list the same columns and type
 their values by these types (tests check both). A test checks every column here against the
 models so the two cannot drift apart.
 """
@@ -209,5 +209,17 @@ company = sa.Table(
     "company",
     metadata,
     _id(),
+    sa.Column("uuid", sa.String),
+    sa.Column("created_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime),
     sa.Column("name", sa.String),
+    sa.Column("name_key", sa.String),
+    sa.Column("domain", sa.String),
+    sa.Column("industry", sa.String),
+    sa.Column("size", sa.String),
+    sa.Column("address", sa.String),
+    sa.Column("phone", sa.String),
+    sa.Column("website", sa.String),
+    sa.Column("notes", sa.String),
+    sa.Column("source", sa.String),
 )

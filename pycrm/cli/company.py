@@ -6,7 +6,7 @@ import typer
 
 from pycrm.cli.common import confirm_or_exit, local_text
 from pycrm.cli.context import get_context
-from pycrm.cli.output import line, note, print_json, safe, table
+from pycrm.cli.output import line, note, print_json, safe
 
 app = typer.Typer(help="Organisations: add, list, show, edit, remove.", no_args_is_help=True)
 
@@ -51,34 +51,9 @@ def list_(
 
     Example: pycrm company list --limit 20
     """
-    from pycrm.services import companies
+    from pycrm.cli.quick import company_list
 
-    database = get_context(ctx).database()
-    with database.read() as session:
-        rows = companies.list_companies(session, tag=tag, limit=limit)
-    if as_json:
-        from pycrm.cli.serialize import company_json
-
-        print_json([company_json(r) for r in rows])
-        return
-    if not rows:
-        note("no companies yet — add one with `pycrm company add NAME`")
-        return
-    table(
-        ["id", "name", "domain", "industry", "people", "open deals", "tags"],
-        [
-            (
-                r.company.id,
-                r.company.name,
-                r.company.domain,
-                r.company.industry,
-                r.contacts,
-                r.open_deals,
-                ", ".join(r.tags),
-            )
-            for r in rows
-        ],
-    )
+    company_list(get_context(ctx), tag=tag, limit=limit, as_json=as_json)
 
 
 @app.command("show")

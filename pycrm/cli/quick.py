@@ -1,9 +1,9 @@
-"""The quickest reads, `find`, `contact list`, `contact show`, `deal list` and `today`: their bodies,
-and a path that runs them without Typer.
+"""The quickest reads, `find`, `contact list`, `contact show`, `company list`, `deal list` and
+`today`: their bodies, and a path that runs them without Typer.
 
 The bodies are plain functions of a :class:`CliContext`; the Typer commands in
-``pycrm.cli.everyday``, ``pycrm.cli.contact`` and ``pycrm.cli.deal`` (help, flags, types) call
-them. ``main()`` first
+``pycrm.cli.everyday``, ``pycrm.cli.contact``, ``pycrm.cli.company`` and ``pycrm.cli.deal``
+(help, flags, types) call them. ``main()`` first
 offers the arguments to :func:`run_quick`: when they are plainly one of these commands, with only
 the flags below and well-formed values, it runs the body directly. Importing Typer and Click and
 building the root and the command cost these commands ~0.1 s of their ~0.6 s. Anything else
@@ -86,6 +86,32 @@ def contact_list(
                 ", ".join(p.tags), local_text(p.last_interaction_at)[:10],
             )
             for p in people
+        ],
+    )  # fmt: skip
+
+
+def company_list(
+    context: CliContext, tag: str | None = None, limit: int | None = None, as_json: bool = False
+) -> None:
+    """`pycrm company list`."""
+    from pycrm.services import views
+
+    with context.reader() as connection:
+        rows = views.list_companies(connection, tag=tag, limit=limit)
+    if as_json:
+        from pycrm.cli.serialize import company_json
+
+        print_json([company_json(r) for r in rows])
+        return
+    if not rows:
+        note("no companies yet — add one with `pycrm company add NAME`")
+        return
+    table(
+        ["id", "name", "domain", "industry", "people", "open deals", "tags"],
+        [
+            (r.company.id, r.company.name, r.company.domain, r.company.industry, r.contacts,
+             r.open_deals, ", ".join(r.tags))
+            for r in rows
         ],
     )  # fmt: skip
 
@@ -275,6 +301,11 @@ QUICK_COMMANDS: dict[tuple[str, ...], tuple[Callable[..., None], tuple[str, ...]
         },
     ),
     ("contact", "show"): (contact_show, ("ref",), {"--json": ("as_json", "flag")}),
+    ("company", "list"): (
+        company_list,
+        (),
+        {"--tag": ("tag", "text"), "--limit": ("limit", "count"), "--json": ("as_json", "flag")},
+    ),
     ("deal", "list"): (
         deal_list,
         (),

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from pycrm.money import money_json
 
 if TYPE_CHECKING:
-    from pycrm.services import contacts, deals, followups, meetings, views
+    from pycrm.services import companies, contacts, deals, followups, meetings, views
     from pycrm.services.agenda import Agenda
-    from pycrm.services.companies import CompanySummary
 
     # The ORM services' summaries, or the Core views of the quick commands (same attributes).
+    CompanySummary = companies.CompanySummary | views.CompanyView
     ContactSummary = contacts.ContactSummary | views.ContactView
     DealSummary = deals.DealSummary | views.DealView
     FollowUpSummary = followups.FollowUpSummary | views.FollowUpView

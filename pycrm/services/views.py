@@ -75,6 +75,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "uuid", "created_at", "updated_at", "type", "direction", "occurred_at",
         "summary", "body", "contact_id", "company_id", "deal_id",
     ),
+    "company": (
+        "id", "uuid", "created_at", "updated_at", "name", "name_key", "domain", "industry",
+        "size", "address", "phone", "website", "notes", "source",
+    ),
 }  # fmt: skip
 
 
@@ -417,6 +421,68 @@ class DealView(DealFigures):
     stage_probability: int
     contact_name: str | None
     company_name: str | None
+
+
+@dataclass
+class CompanyView:
+    """A company with its tag names and how many people and open deals it has (as
+    ``companies.CompanySummary``)."""
+
+    company: Record
+    tags: list[str] = field(default_factory=list)
+    contacts: int = 0
+    open_deals: int = 0
+
+
+def list_companies(
+    db: Queryable, *, tag: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[CompanyView]:
+    """Companies by name, with tag names and people / open-deal counts (as
+    ``companies.list_companies``)."""
+    kind = dialect(db)
+    params: dict[str, Any] = {}
+    where = ""
+    if tag:
+        tid = tag_id(db, tag)
+        if tid is None:
+            return []
+        params["tag_id"] = tid
+        where = " WHERE company.id IN (SELECT company_id FROM company_tag WHERE tag_id = :tag_id)"
+    page = "" if limit is None else _limit(kind, limit, offset, params)
+    found = records(
+        db,
+        f"SELECT {columns('company')} FROM company{where} "
+        f"ORDER BY company.name_key, company.id{page}",
+        params,
+    )
+    views = {row.id: CompanyView(row) for row in found}
+    ids = list(views)
+    for start in range(0, len(ids), CHUNK):
+        chunk: dict[str, Any] = {}
+        listed = in_list("c", ids[start : start + CHUNK], chunk)
+        for cid, name in rows(
+            db,
+            "SELECT company_tag.company_id, tag.name FROM company_tag JOIN tag "
+            f"ON tag.id = company_tag.tag_id WHERE company_tag.company_id IN ({listed}) "
+            "ORDER BY tag.name",
+            chunk,
+        ):
+            views[cid].tags.append(name)
+        for cid, count in rows(
+            db,
+            f"SELECT company_id, count(*) FROM contact WHERE company_id IN ({listed}) "
+            "GROUP BY company_id",
+            chunk,
+        ):
+            views[cid].contacts = int(count)
+        for cid, count in rows(
+            db,
+            "SELECT deal.company_id, count(*) FROM deal JOIN stage ON stage.id = deal.stage_id "
+            f"WHERE deal.company_id IN ({listed}) AND stage.kind = 'open' GROUP BY deal.company_id",
+            chunk,
+        ):
+            views[cid].open_deals = int(count)
+    return list(views.values())
 
 
 def stage_id(db: Queryable, ref: str) -> int:

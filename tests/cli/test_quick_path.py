@@ -1,7 +1,7 @@
 """The quick path (pycrm.cli.quick) answers exactly as the Typer app does, or leaves it the call.
 
-`find`, `contact list`, `contact show`, `deal list` and `today` with plain arguments run without
-Typer; everything else goes to the Typer app. Each accepted form is run both ways, as real processes, and stdout,
+`find`, `contact list`, `contact show`, `company list`, `deal list` and `today` with plain
+arguments run without Typer; everything else goes to the Typer app. Each accepted form is run both ways, as real processes, and stdout,
 stderr and the exit code must be identical.
 """
 
@@ -67,6 +67,9 @@ FORMS = [
     ("contact", "show", "a"),
     ("today",),
     ("today", "--json"),
+    ("company", "list"),
+    ("company", "list", "--limit", "4", "--json"),
+    ("company", "list", "--tag", "no such tag"),
     ("deal", "list"),
     ("deal", "list", "--open", "--json"),
     ("deal", "list", "--won", "--limit", "3"),

@@ -121,6 +121,30 @@ def test_contact_list_is_the_orm_list(book: Database, options: dict[str, Any]) -
 
 @pytest.mark.parametrize(
     "options",
+    [{}, {"limit": 9, "offset": 4}, {"tag": "VIP"}, {"tag": "no such tag"}],
+    ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "all",
+)
+def test_company_list_is_the_orm_list(book: Database, options: dict[str, Any]) -> None:
+    from pycrm.cli.serialize import company_json
+    from pycrm.services import companies
+
+    with book.write("tags on companies") as s:
+        for summary in companies.list_companies(s, limit=6):
+            assert summary.company.id is not None
+            companies.update_company(s, summary.company.id, add_tags=["vip", "Ünïcode"])
+    with book.read() as session:
+        expected = [company_json(c) for c in companies.list_companies(session, **options)]
+    with book.connect() as connection:
+        got = [company_json(c) for c in views.list_companies(connection, **options)]
+    assert got == expected
+    if options.get("tag") != "no such tag":
+        assert got and any(c["contacts"] for c in got), options
+    if not options:
+        assert any(c["open_deals"] for c in got) and any(c["tags"] for c in got)
+
+
+@pytest.mark.parametrize(
+    "options",
     [{}, {"status": "open"}, {"status": "won", "limit": 5}, {"status": "lost"},
      {"stage": "Proposal"}, {"stage": "prop", "status": "open"}, {"stage": "1", "limit": 3},
      {"stage": "négotiation"}],
