@@ -8,7 +8,6 @@ from sqlalchemy.orm import Session
 from pycrm import models as m
 from pycrm.services.changelog import Tracker, log_created
 from pycrm.services.errors import NotFound, ValidationError
-from pycrm.services.text import fold
 
 
 def ensure_default_stages(session: Session) -> None:
@@ -32,22 +31,10 @@ def list_stages(session: Session) -> list[m.Stage]:
 
 def get_stage(session: Session, ref: str | int) -> m.Stage:
     """A stage by id, exact name, or unique name prefix (ignoring case and accents)."""
-    stages = list_stages(session)
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        for stage in stages:
-            if stage.id == int(ref):
-                return stage
-    key = fold(str(ref))
-    exact = [s for s in stages if fold(s.name) == key]
-    if exact:
-        return exact[0]
-    prefix = [s for s in stages if fold(s.name).startswith(key)] if key else []
-    if len(prefix) == 1:
-        return prefix[0]
-    names = ", ".join(s.name for s in stages)
-    if not prefix:
-        raise ValidationError("stage", f"{ref!r} is not a stage (stages: {names})")
-    raise ValidationError("stage", f"{ref!r} could be {', '.join(s.name for s in prefix)}")
+    from pycrm.services.views import pick_stage
+
+    stages = {stage.id: stage for stage in list_stages(session)}
+    return stages[pick_stage([(sid or 0, s.name) for sid, s in stages.items()], ref)]
 
 
 def stage_by_kind(session: Session, kind: m.StageKind) -> m.Stage:

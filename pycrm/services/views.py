@@ -490,11 +490,17 @@ def stage_id(db: Queryable, ref: str) -> int:
     ``stages.get_stage``, with its errors)."""
     stages = [(int(i), str(n)) for i, n in rows(db, "SELECT id, name FROM stage "
                                                   "ORDER BY position, id", {})]  # fmt: skip
-    if ref.isdigit():
+    return pick_stage(stages, ref)
+
+
+def pick_stage(stages: Sequence[tuple[int, str]], ref: str | int) -> int:
+    """The id of the stage ``ref`` names among ``stages`` ((id, name) in pipeline order): by id,
+    exact name, or unique name prefix, ignoring case and accents; else a ValidationError."""
+    if isinstance(ref, int) or ref.isdigit():
         for sid, _name in stages:
             if sid == int(ref):
                 return sid
-    key = fold(ref)
+    key = fold(str(ref))
     exact = [sid for sid, name in stages if fold(name) == key]
     if exact:
         return exact[0]
