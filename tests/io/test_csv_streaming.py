@@ -158,3 +158,30 @@ def test_the_import_writes_with_a_small_page_cache_and_gives_the_connection_its_
         after = s.execute(sa.text("PRAGMA cache_size")).scalar_one()
     assert seen == [-csv_apply.IMPORT_CACHE_KIB]
     assert after == before == -65536
+
+
+@pytest.mark.parametrize("in_memory", [300_000, 10])
+def test_rows_repeating_earlier_ones_are_found_before_and_after_the_keys_move_to_disk(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory: int
+) -> None:
+    # With 10, the keys move to the on-disk store after the second chunk of 7 rows.
+    monkeypatch.setattr(csv_import, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(csv_import._SeenKeys, "IN_MEMORY", in_memory)
+    lines = ["Name,E-mail,Phone,Company"]
+    for i in range(30):
+        lines.append(f"Person {i},p{i}@ex.org,+55 11 9{i:04d}-0000,")
+    lines.append("Nobody,,,Acme")  # line 32: name + company
+    lines.append("Again 1,P1@EX.ORG,,")  # line 33: line 3 by e-mail, any case
+    lines.append("Again 20,,+55 11 90020-0000,")  # line 34: line 22 by phone
+    lines.append("nobody,,,ACME")  # line 35: line 32 by name and company
+    lines.append("Again 29,p29@ex.org,,")  # line 36: line 31, in the chunk before
+    lines.append("Again 36,p36@ex.org,,")  # line 37: new
+    path = tmp_path / "repeats.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with sqlite_db.read() as s:
+        plan = plan_import(s, path)
+    try:
+        assert list(plan.skipped) == [(33, -3), (34, -22), (35, -32), (36, -31)]
+        assert len(plan.create) == 32
+    finally:
+        plan.close()
