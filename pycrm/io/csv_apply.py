@@ -433,7 +433,7 @@ def create_companies(session: Session, names: Sequence[str]) -> dict[str, int]:
         new_ids.update(
             zip(
                 [r["name_key"] for r in company_rows],
-                bulk_insert(session, "company", company_rows),
+                bulk_insert(session, "company", company_rows, compact=True),
                 strict=True,
             )
         )

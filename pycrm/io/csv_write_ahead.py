@@ -484,7 +484,7 @@ def _serve(session: Session, frames: _Frames, out: IO[bytes], sync: _SyncAhead) 
                 records = ci._Spool.loads(kind, data)
                 if new:
                     rows = [{"name": name, "name_key": key} for key, name in new]
-                    ids = _bulk_insert(session, "company", rows, None)
+                    ids = _bulk_insert(session, "company", rows, None, compact=True)
                     if ids != list(range(first_id, first_id + len(new))):
                         raise RuntimeError(f"company ids moved: {first_id} planned, {ids[0]} given")
                     company_ids.update(zip([key for key, _ in new], ids, strict=True))

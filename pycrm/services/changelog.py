@@ -883,19 +883,22 @@ def bulk_insert(
     entity: str,
     rows: list[dict[str, Any]],
     children: dict[str, list[list[dict[str, Any]]]] | None = None,
+    *,
+    compact: bool = False,
 ) -> list[int]:
     """Insert many already-validated records with Core executemany and log each creation.
 
     ``children`` maps a child key (e.g. ``"stage_history"``) to one list of child rows per record;
     the foreign key to the parent is filled in. Used by imports and demo data, where per-row ORM
-    work would dominate.
+    work would dominate. ``compact``: log the creations without snapshots, as ``import csv`` logs
+    its contacts (``log_created_range``), when no children are given.
     """
     if not rows:
         return []
     from pycrm.services import fts
 
     with fts.triggers_paused(session):
-        ids = _bulk_insert(session, entity, rows, children)
+        ids = _bulk_insert(session, entity, rows, children, compact=compact)
     fts.refresh(session, entity, ids)
     return ids
 
@@ -905,6 +908,8 @@ def _bulk_insert(
     entity: str,
     rows: list[dict[str, Any]],
     children: dict[str, list[list[dict[str, Any]]]] | None,
+    *,
+    compact: bool = False,
 ) -> list[int]:
     agg = aggregates()[entity]
     now = m.utcnow()
@@ -912,6 +917,14 @@ def _bulk_insert(
     from pycrm.services.bulk import insert_rows
 
     ids = insert_rows(session, agg.table, full, want_ids=True)
+    if compact and not children and ids:
+        # No snapshot, JSON or entry built in Python per record (~40 us each): 5,000 companies
+        # of a 100k-row import, 0.5 -> 0.2 s.
+        if session.get_bind().dialect.name == "sqlite":
+            log_created_range(session, entity, ids[0], ids[-1])  # SQLite's ids follow on
+        else:
+            log_created_ids(session, entity, ids)
+        return ids
     snaps = [row_to_json(agg.table, {**r, "id": i}) for r, i in zip(full, ids, strict=True)]
     for child in agg.children:
         per_record = (children or {}).get(child.key) or [[] for _ in rows]

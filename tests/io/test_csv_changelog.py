@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from pycrm.db import Database
 from pycrm.io.csv_import import apply_import, plan_import
-from pycrm.services import changelog, contacts
+from pycrm.services import changelog, companies, contacts
 
 
 def imported(database: Database, tmp_path: Path, rows: int = 3) -> str:
@@ -33,6 +33,19 @@ def person(database: Database, email: str) -> tuple[int, str]:
     with database.read() as s:
         [cid] = contacts.find_by_email(s, email)
         return cid, contacts.get_contact(s, cid).uuid
+
+
+def company_rows(database: Database) -> list[tuple[object, ...]]:
+    with database.read() as s:
+        return [
+            tuple(r)
+            for r in s.execute(
+                sa.text(
+                    "SELECT id, uuid, name, name_key, created_at, updated_at, domain, notes "
+                    "FROM company ORDER BY id"
+                )
+            )
+        ]
 
 
 def state(database: Database) -> list[tuple[object, ...]]:
@@ -83,12 +96,12 @@ def test_revert_of_an_import_and_undo_of_the_revert_round_trip(
     database: Database, tmp_path: Path
 ) -> None:
     batch = imported(database, tmp_path, rows=7)
-    before = state(database)
-    assert len(before) == 7
+    before, companies_before = state(database), company_rows(database)
+    assert len(before) == 7 and len(companies_before) == 2
     with database.write("revert import", source="import") as s:
         assert changelog.revert_batch(s, batch) == 7 + 2 + 2  # contacts, companies, tags
         revert = str(s.info["batch_id"])
-    assert state(database) == []
+    assert state(database) == [] and company_rows(database) == []
     with database.read() as s:
         deleted = s.execute(
             sa.select(sa.text("count(*)"))
@@ -101,6 +114,7 @@ def test_revert_of_an_import_and_undo_of_the_revert_round_trip(
     with database.write("undo revert") as s:
         changelog.revert_batch(s, revert)
     assert state(database) == before
+    assert company_rows(database) == companies_before
     _, uuid = person(database, "p3@ex.org")
     with database.read() as s:
         assert [h.action for h in changelog.history(s, uuid)] == ["create", "delete", "create"]
@@ -138,3 +152,29 @@ def test_the_import_logs_its_creations_without_snapshots(
     assert len(rows) == 5
     assert all(compact and same for _id, compact, same in rows)
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+
+
+def test_the_import_logs_its_companies_without_snapshots_and_their_history_shows_them(
+    database: Database, tmp_path: Path
+) -> None:
+    batch = imported(database, tmp_path, rows=4)
+    with database.engine.connect() as conn:
+        logged = conn.execute(
+            sa.text(
+                'SELECT c.name, l."after" IS NULL FROM change_log l JOIN company c ON '
+                "c.id = l.record_id AND c.uuid = l.record_uuid "
+                "WHERE l.batch_id = :b AND l.entity = 'company' ORDER BY c.name"
+            ),
+            {"b": batch},
+        ).all()
+    assert [tuple(r) for r in logged] == [("Acme 0", True), ("Acme 1", True)]
+    with database.write("rename") as s:
+        acme = companies.find_company_by_name(s, "acme 1")
+        assert acme is not None
+        companies.update_company(s, acme.id, name="Acme One")
+        uuid = acme.uuid
+    with database.read() as s:
+        history = changelog.history(s, uuid)
+    assert [h.action for h in history] == ["create", "update"]
+    assert history[0].changes["name"] == (None, "Acme 1")  # as imported, not as renamed
+    assert history[1].changes["name"] == ("Acme 1", "Acme One")

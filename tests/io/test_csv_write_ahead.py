@@ -71,8 +71,9 @@ def content(session: Session) -> dict[str, Any]:
             rows("SELECT name, emails, phones, tags, notes FROM search_index WHERE rowid % 4 = 1")
         ),
         "log": rows(
-            "SELECT b.label, b.source, l.entity, l.action, count(*) FROM change_log l "
-            "JOIN change_batch b ON b.id = l.batch_id GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+            'SELECT b.label, b.source, l.entity, l.action, l."after" IS NULL, count(*) '
+            "FROM change_log l JOIN change_batch b ON b.id = l.batch_id "
+            "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
         ),
         "indexes": sorted(
             rows("SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')")
