@@ -8,6 +8,7 @@ the log.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -35,34 +36,29 @@ def person(database: Database, email: str) -> tuple[int, str]:
         return cid, contacts.get_contact(s, cid).uuid
 
 
-def company_rows(database: Database) -> list[tuple[object, ...]]:
+def stored(database: Database, sql: str) -> list[tuple[Any, ...]]:
     with database.read() as s:
-        return [
-            tuple(r)
-            for r in s.execute(
-                sa.text(
-                    "SELECT id, uuid, name, name_key, created_at, updated_at, domain, notes "
-                    "FROM company ORDER BY id"
-                )
-            )
-        ]
+        return [tuple(r) for r in s.execute(sa.text(sql))]
 
 
-def state(database: Database) -> list[tuple[object, ...]]:
+def company_rows(database: Database) -> list[tuple[Any, ...]]:
+    return stored(
+        database,
+        "SELECT id, uuid, name, name_key, created_at, updated_at, domain, notes "
+        "FROM company ORDER BY id",
+    )
+
+
+def state(database: Database) -> list[tuple[Any, ...]]:
     """Every contact with its e-mails, phones and tags, as stored."""
-    with database.read() as s:
-        return [
-            tuple(r)
-            for r in s.execute(
-                sa.text(
-                    "SELECT c.id, c.uuid, c.display_name, c.title, c.company_id, "
-                    "(SELECT max(email_key) FROM contact_email WHERE contact_id = c.id), "
-                    "(SELECT max(number) FROM contact_phone WHERE contact_id = c.id), "
-                    "(SELECT count(*) FROM contact_tag WHERE contact_id = c.id) "
-                    "FROM contact c ORDER BY c.id"
-                )
-            )
-        ]
+    return stored(
+        database,
+        "SELECT c.id, c.uuid, c.display_name, c.title, c.company_id, "
+        "(SELECT max(email_key) FROM contact_email WHERE contact_id = c.id), "
+        "(SELECT max(number) FROM contact_phone WHERE contact_id = c.id), "
+        "(SELECT count(*) FROM contact_tag WHERE contact_id = c.id) "
+        "FROM contact c ORDER BY c.id",
+    )
 
 
 def test_history_of_an_imported_contact_shows_what_it_was_created_with(
@@ -136,21 +132,29 @@ def test_history_and_undo_of_a_later_delete(database: Database, tmp_path: Path) 
     assert state(database) == before
 
 
+def creations(database: Database, batch: str, entity: str) -> list[tuple[Any, ...]]:
+    """(record id, name, logged compactly, same uuid) of each creation the batch logged."""
+    name = "display_name" if entity == "contact" else "name"
+    with database.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                f'SELECT l.record_id, x.{name}, l."after" IS NULL, l.record_uuid = x.uuid '
+                f"FROM change_log l JOIN {entity} x ON x.id = l.record_id "
+                "WHERE l.batch_id = :b AND l.entity = :entity AND l.action = 'create' "
+                "ORDER BY l.id"
+            ),
+            {"b": batch, "entity": entity},
+        ).all()
+    return [tuple(r) for r in rows]
+
+
 def test_the_import_logs_its_creations_without_snapshots(
     database: Database, tmp_path: Path
 ) -> None:
     batch = imported(database, tmp_path, rows=5)
-    with database.engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                'SELECT record_id, "after" IS NULL, record_uuid = c.uuid FROM change_log l '
-                "JOIN contact c ON c.id = l.record_id "
-                "WHERE l.batch_id = :b AND l.entity = 'contact' ORDER BY l.id"
-            ),
-            {"b": batch},
-        ).all()
+    rows = creations(database, batch, "contact")
     assert len(rows) == 5
-    assert all(compact and same for _id, compact, same in rows)
+    assert all(compact and same for _id, _name, compact, same in rows)
     assert [r[0] for r in rows] == sorted(r[0] for r in rows)
 
 
@@ -158,16 +162,8 @@ def test_the_import_logs_its_companies_without_snapshots_and_their_history_shows
     database: Database, tmp_path: Path
 ) -> None:
     batch = imported(database, tmp_path, rows=4)
-    with database.engine.connect() as conn:
-        logged = conn.execute(
-            sa.text(
-                'SELECT c.name, l."after" IS NULL FROM change_log l JOIN company c ON '
-                "c.id = l.record_id AND c.uuid = l.record_uuid "
-                "WHERE l.batch_id = :b AND l.entity = 'company' ORDER BY c.name"
-            ),
-            {"b": batch},
-        ).all()
-    assert [tuple(r) for r in logged] == [("Acme 0", True), ("Acme 1", True)]
+    logged = sorted(row[1:] for row in creations(database, batch, "company"))
+    assert logged == [("Acme 0", True, True), ("Acme 1", True, True)]
     with database.write("rename") as s:
         acme = companies.find_company_by_name(s, "acme 1")
         assert acme is not None
