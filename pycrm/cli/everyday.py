@@ -95,7 +95,7 @@ def undo(
     Example: pycrm undo --list; pycrm undo 3f2a9c1e
     """
     from pycrm.services import changelog
-    from pycrm.services.errors import NotFound
+    from pycrm.services.errors import NothingToUndo
 
     database = get_context(ctx).database()
     if list_:
@@ -123,7 +123,8 @@ def undo(
     with database.read() as session:
         target = changelog.get_batch(session, batch) if batch else changelog.last_batch(session)
         if target is None:
-            raise NotFound("batch", "last command")
+            # Undos are never "the last command" (undo does not redo): name the way to one.
+            raise NothingToUndo()
         problems = changelog.batch_conflicts(session, target.id)
     if problems:
         from pycrm.services.errors import Conflict

@@ -34,6 +34,19 @@ class NotFound(ServiceError):
         self.ref = ref
 
 
+class NothingToUndo(NotFound):
+    """``pycrm undo`` with nothing left that is not already undone or an undo itself."""
+
+    def __init__(self) -> None:
+        ServiceError.__init__(
+            self,
+            "nothing to undo: the recent changes are undone or are undos themselves "
+            "(`pycrm undo --list` shows them; `pycrm undo BATCH` takes one back)",
+        )
+        self.kind = "batch"
+        self.ref = "last command"
+
+
 @dataclass
 class Candidate:
     """One of several records an ambiguous reference could mean."""

@@ -237,3 +237,15 @@ def test_terminal_tables_show_markup_as_typed_and_honour_no_color(cli: Run, db_p
     assert "\x1b[" in styled  # a bold header on a plain terminal
     plain = _on_a_terminal(db_path, "find", "bob", env={"NO_COLOR": "1"})
     assert "[bold]Bob[/] Mark" in plain and "\x1b[" not in plain
+
+
+def test_undo_with_nothing_left_says_how_to_take_an_undo_back(cli: Run, ana: str) -> None:
+    first = cli("undo", "--yes")
+    assert first.code == 0 and "contact add" in first.err
+    again = cli("undo", "--yes")  # the only change left is that undo
+    assert again.code == 3
+    assert "nothing to undo" in again.err and "pycrm undo --list" in again.err
+    [undo_batch] = [b["id"] for b in cli("undo", "--list", "--json").json() if b["undoes"]]
+    redo = cli("undo", undo_batch[:8], "--yes")
+    assert redo.code == 0
+    assert [c["name"] for c in cli("contact", "list", "--json").json()] == ["Ana Gonçalves"]
