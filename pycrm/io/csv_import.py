@@ -391,6 +391,7 @@ def map_headers(
         name: {fold(k): v for k, v in table.items()} for name, table in PRESETS.items()
     }
     has_given = any(fold(h) in SYNONYMS["given_name"] for h in headers)
+    has_family = any(fold(h) in SYNONYMS["family_name"] for h in headers)
     for header in headers:
         key = fold(header)
         target = None
@@ -417,6 +418,8 @@ def map_headers(
                     break
         if target is None and key == "nom":  # French: "Nom" beside "Prénom" is the family name
             target = "family_name" if has_given else "name"
+        if key == "nome" and target == "name" and has_family and not has_given:
+            target = "given_name"  # Portuguese: "Nome" beside "Sobrenome" is the given name
         mapping[header] = target or f"custom:{header.strip()}"
     for header, target in (overrides or {}).items():
         if header not in headers:

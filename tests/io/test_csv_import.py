@@ -121,6 +121,20 @@ def test_cp1252_semicolon_portuguese_headers(database: Database, tmp_path: Path)
     assert p.contact.title == "Gerente" and p.contact.notes == "Cliente desde 2019"
 
 
+def test_portuguese_nome_beside_sobrenome_is_the_given_name(
+    database: Database, tmp_path: Path
+) -> None:
+    path = tmp_path / "pt2.csv"
+    path.write_bytes("Nome;Sobrenome;E-mail\r\nConceição;Araújo;c@ex.com.br\r\n".encode("cp1252"))
+    plan, _counts = run(database, path, region="BR")
+    assert plan.mapping["Nome"] == "given_name"  # type: ignore[attr-defined]
+    with database.read() as s:
+        [p] = contacts.list_contacts(s)
+    assert (p.contact.display_name, p.contact.given_name, p.contact.family_name) == (
+        "Conceição Araújo", "Conceição", "Araújo"
+    )  # fmt: skip
+
+
 def test_strict_by_default_and_update_policy(database: Database, tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(
