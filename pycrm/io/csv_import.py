@@ -108,6 +108,7 @@ PRESETS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 GOOGLE_SYSTEM_LABELS = {
     "* mycontacts",
+    "* my contacts",  # the older export's Group Membership
     "* starred",
     "mycontacts",
     "* friends",

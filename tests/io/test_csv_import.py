@@ -121,6 +121,19 @@ def test_cp1252_semicolon_portuguese_headers(database: Database, tmp_path: Path)
     assert p.contact.title == "Gerente" and p.contact.notes == "Cliente desde 2019"
 
 
+def test_the_older_google_export_and_its_system_groups(database: Database, tmp_path: Path) -> None:
+    path = tmp_path / "old-google.csv"
+    path.write_text(
+        "Name,Given Name,Family Name,Group Membership,E-mail 1 - Type,E-mail 1 - Value\r\n"
+        "Bruno Lima,Bruno,Lima,* My Contacts ::: Fornecedores ::: * Starred,Home,b@ex.com\r\n",
+        encoding="utf-8",
+    )
+    run(database, path, preset="google")
+    with database.read() as s:
+        [p] = contacts.list_contacts(s)
+    assert p.contact.display_name == "Bruno Lima" and p.tags == ["Fornecedores"]
+
+
 def test_portuguese_nome_beside_sobrenome_is_the_given_name(
     database: Database, tmp_path: Path
 ) -> None:
