@@ -274,8 +274,11 @@ def _import_csv(
         if not as_json:
             note("mapping: " + ", ".join(f"{h} → {t}" for h, t in plan.mapping.items()))
             for existing, contact, extra in plan.update_preview:
+                # name_key is the name folded: the file sets the name.
                 changed = ", ".join(
-                    k for k, v in contact.fields.items() if v is not None and not k.startswith("_")
+                    "name" if k == "name_key" else k
+                    for k, v in contact.fields.items()
+                    if v is not None and not k.startswith("_")
                 )
                 note(
                     f"line {extra['line']}: would update #{existing} ({changed or 'e-mails/phones/tags'})"

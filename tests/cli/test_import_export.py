@@ -73,6 +73,15 @@ def test_saved_mapping_for_a_nightly_cron(cli: Run, tmp_path: Path) -> None:
     assert "Acme" in cli("contact", "list").out
 
 
+def test_dry_run_names_the_fields_an_update_would_change(cli: Run, tmp_path: Path) -> None:
+    first = write(tmp_path, "a.csv", "Name,Email,Title\nAna Lima,ana@example.com,CEO\n")
+    assert cli("import", "csv", str(first)).code == 0
+    again = write(tmp_path, "b.csv", "Name,Email,Title\nAna L.,ana@example.com,Chair\n")
+    dry = cli("import", "csv", str(again), "--on-duplicate", "update", "--dry-run")
+    assert dry.code == 0 and "would create 0, update 1" in dry.err
+    assert "line 2: would update #1 (title, name)" in dry.err and "name_key" not in dry.err
+
+
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
