@@ -308,8 +308,47 @@ def _existing_by_uid(session: Session) -> dict[str, int]:
     return out
 
 
+def _same_person(session: Session, card: Card, region: str) -> int | None:
+    """The contact a card without a known UID is: by its e-mail; a card with no e-mail by its
+    valid phone, and one with neither by its name and company, accents and case aside (as
+    ``import csv`` matches, except that a card whose e-mails are all new is a new person even
+    when a phone is shared: an office line, a family's landline)."""
+    from pycrm.services.text import fold
+    from pycrm.services.validation import normalize_phone
+
+    for email, _ in card.emails:
+        found = contact_service.find_by_email(session, email)
+        if found:
+            return found[0]
+    if card.emails:
+        return None
+    numbers = []
+    for text, _ in card.phones:
+        try:
+            phone = normalize_phone(text, region)
+        except ValidationError:
+            continue
+        if phone.normalized:
+            numbers.append(phone.number)
+    for number in numbers:
+        found = contact_service.find_by_phone(session, number)
+        if found:
+            return found[0]
+    if numbers or not card.name:
+        return None
+    query = sa.select(m.Contact.id).where(m.Contact.name_key == fold(card.name))
+    if card.company:
+        query = query.join(m.Company, m.Company.id == m.Contact.company_id).where(
+            m.Company.name_key == fold(card.company)
+        )
+    else:
+        query = query.where(m.Contact.company_id.is_(None))
+    return session.scalars(query.order_by(m.Contact.id).limit(1)).first()
+
+
 def import_cards(session: Session, cards: list[Card], *, region: str = "US") -> dict[str, int]:
-    """Create or update (by UID, else by e-mail) one contact or company per card."""
+    """Create or update one contact or company per card: a contact found by UID, else as
+    ``_same_person`` finds it."""
     counts = {"created": 0, "updated": 0, "unchanged": 0, "companies": 0}
     by_uid = _existing_by_uid(session)
     for card in cards:
@@ -326,11 +365,7 @@ def import_cards(session: Session, cards: list[Card], *, region: str = "US") -> 
             extra["vcard_uid"] = uid
         existing = by_uid.get(plain_uid or "") or (by_uid.get(uid) if uid else None)
         if existing is None:
-            for email, _ in card.emails:
-                found = contact_service.find_by_email(session, email)
-                if found:
-                    existing = found[0]
-                    break
+            existing = _same_person(session, card, region)
         if existing is not None:
             stamp = contact_service.get_contact(session, existing).updated_at
             contact = contact_service.update_contact(

@@ -49,6 +49,24 @@ def test_apple_groups_labels_v4_uri_and_org(sqlite_db: Database) -> None:
         assert [n for n, _ in contacts.contact_phones(session, chloe.id or 0)] == ["+33612345678"]
 
 
+def test_cards_without_uid_are_found_again_by_email_phone_or_name(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    # René's Android card has only a phone; these have only a name, with and without company.
+    names = tmp_path / "names.vcf"
+    names.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zé Ninguém\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Zé Ninguém\r\nORG:Padaria\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    files = (FIXTURES / "android-2.1.vcf", names)
+    assert load(sqlite_db, *files) == {"created": 4, "updated": 0, "unchanged": 0, "companies": 0}
+    again = load(sqlite_db, *files)
+    assert again == {"created": 0, "updated": 0, "unchanged": 4, "companies": 0}
+    with sqlite_db.read() as session:
+        assert contacts.count_contacts(session) == 4
+
+
 @pytest.mark.parametrize("version", [3, 4])
 def test_export_reimport_loses_nothing_and_updates(
     sqlite_db: Database, tmp_path: Path, version: int
