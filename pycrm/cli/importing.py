@@ -385,7 +385,7 @@ def import_ics(
     try:
         with database.write(f"import ics {file.name}", source="import") as session:
             counts = import_events(session, events)
-            batch = session.info.get("batch_id")
+            batch = session.info.get("batch_id") if counts["created"] or counts["updated"] else None
     except ValidationError as exc:
         error(f"{file}: {exc.field}: {exc.reason}; nothing was imported")
         raise typer.Exit(2) from exc
@@ -394,7 +394,7 @@ def import_ics(
         return
     note(
         f"{file}: {len(events)} events: created {counts['created']}, updated {counts['updated']}, "
-        f"{counts['attendees']} attendees linked"
+        f"unchanged {counts['unchanged']}, {counts['attendees']} attendees linked"
         + (
             f", {counts['unknown_attendees']} not in your contacts"
             if counts["unknown_attendees"]

@@ -145,7 +145,8 @@ def _plain_uuid(uid: str | None) -> str | None:
 
 
 def import_events(session: Session, events: list[Event]) -> dict[str, int]:
-    """Create or update (by UID) one meeting per event, linking attendees by e-mail."""
+    """Create or update (by UID) one meeting per event, linking attendees by e-mail; an event
+    that is already as stored counts as unchanged and writes nothing."""
     by_uid: dict[str, int] = {}
     for mid, uuid, extra in session.execute(
         sa.select(m.Meeting.id, m.Meeting.uuid, m.Meeting.extra)
@@ -153,7 +154,7 @@ def import_events(session: Session, events: list[Event]) -> dict[str, int]:
         by_uid[uuid] = mid
         if isinstance(extra, dict) and extra.get("ical_uid"):
             by_uid[str(extra["ical_uid"])] = mid
-    counts = {"created": 0, "updated": 0, "attendees": 0, "unknown_attendees": 0}
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "attendees": 0, "unknown_attendees": 0}
     for event in events:
         people: list[int] = []
         for email in event.attendees:
@@ -172,14 +173,15 @@ def import_events(session: Session, events: list[Event]) -> dict[str, int]:
             "all_day": event.all_day, "timezone": event.timezone,
         }  # fmt: skip
         if existing is not None:
-            meeting_service.update_meeting(
+            stamp = meeting_service.get_meeting(session, existing).updated_at
+            meeting = meeting_service.update_meeting(
                 session,
                 existing,
                 attendees=list(dict.fromkeys(people)),
                 repeat=event.rrule or "",
                 **values,
             )
-            counts["updated"] += 1
+            counts["updated" if meeting.updated_at != stamp else "unchanged"] += 1
             continue
         created = meeting_service.create_meeting(
             session, attendees=list(dict.fromkeys(people)), repeat=event.rrule,

@@ -106,7 +106,7 @@ def update_meeting(
         "deal_id",
         "extra",
     }
-    with Tracker(session, "meeting", meeting_id):
+    with Tracker(session, "meeting", meeting_id, stamp=obj):
         for key, value in changes.items():
             if key not in allowed:
                 raise ValidationError(key, "is not a meeting field")
@@ -121,7 +121,6 @@ def update_meeting(
             _set_attendees(session, meeting_id, attendees)
         if obj.ends_at < obj.starts_at:
             raise ValidationError("end", "is before the start")
-        obj.updated_at = m.utcnow()
     return obj
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from pycrm.db import Database
 from pycrm.io.ical import ICalError, import_events, read_events, write_ics
-from pycrm.services import contacts, followups
+from pycrm.services import changelog, contacts, followups
 
 FIXTURE = Path(__file__).parent / "fixtures" / "google-calendar.ics"
 
@@ -43,8 +43,27 @@ def test_google_calendar_times_rules_and_attendees(database: Database) -> None:
         assert rows["Trade fair"].all_day
         attendees = session.execute(sa.select(m.MeetingAttendee.contact_id)).scalars().all()
         assert attendees == [ana]
-    again = load(database, FIXTURE)
-    assert again["created"] == 0 and again["updated"] == 4
+    again = load(database, FIXTURE)  # as stored already: nothing is written
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 4)
+
+
+def test_a_changed_event_updates_and_the_rest_write_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    def logged() -> int:
+        with database.read() as session:
+            return sum(b.changes for b in changelog.list_batches(session, limit=100))
+
+    load(database, FIXTURE)
+    first = logged()
+    load(database, FIXTURE)
+    assert logged() == first  # no ChangeLog entry at all
+    edited = tmp_path / "edited.ics"
+    text = FIXTURE.read_text(encoding="utf-8").replace("Floating breakfast", "Late breakfast")
+    edited.write_text(text, encoding="utf-8")
+    counts = load(database, edited)
+    assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 1, 3)
+    assert logged() == first + 1
 
 
 def test_export_parses_and_uids_are_stable(sqlite_db: Database) -> None:
