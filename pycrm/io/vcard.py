@@ -24,6 +24,8 @@ from pycrm.services import companies as company_service
 from pycrm.services import contacts as contact_service
 from pycrm.services.errors import ValidationError
 from pycrm.services.text import clean
+from pycrm.services.text import fold as fold_text  # ``fold`` below folds vCard lines
+from pycrm.services.validation import normalize_phone
 
 HANDLED = {
     "version", "fn", "n", "email", "tel", "org", "title", "note", "bday", "adr", "categories",
@@ -313,9 +315,6 @@ def _same_person(session: Session, card: Card, region: str) -> int | None:
     valid phone, and one with neither by its name and company, accents and case aside (as
     ``import csv`` matches, except that a card whose e-mails are all new is a new person even
     when a phone is shared: an office line, a family's landline)."""
-    from pycrm.services.text import fold
-    from pycrm.services.validation import normalize_phone
-
     for email, _ in card.emails:
         found = contact_service.find_by_email(session, email)
         if found:
@@ -336,10 +335,10 @@ def _same_person(session: Session, card: Card, region: str) -> int | None:
             return found[0]
     if numbers or not card.name:
         return None
-    query = sa.select(m.Contact.id).where(m.Contact.name_key == fold(card.name))
+    query = sa.select(m.Contact.id).where(m.Contact.name_key == fold_text(card.name))
     if card.company:
         query = query.join(m.Company, m.Company.id == m.Contact.company_id).where(
-            m.Company.name_key == fold(card.company)
+            m.Company.name_key == fold_text(card.company)
         )
     else:
         query = query.where(m.Contact.company_id.is_(None))
